@@ -1,0 +1,1 @@
+"""The conversation core: workspaces, contacts, sessions, messages, handoffs and the delivery outbox."""
