@@ -40,5 +40,5 @@ def configure_logging(level: str = "info", json_output: bool | None = None) -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "sqlalchemy.engine", "httpx2", "httpcore2"):
+    for noisy in ("uvicorn.access", "sqlalchemy.engine", "alembic", "httpx2", "httpcore2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -36,10 +36,10 @@ class Subscription:
         except asyncio.QueueFull:
             self.lagged = True
 
-    async def get(self, timeout: float | None = None) -> Event | None:
-        """The next event, or None when `timeout` passes first."""
+    async def get(self, wait_s: float | None = None) -> Event | None:
+        """The next event, or None when `wait_s` passes first."""
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            return await asyncio.wait_for(self.queue.get(), wait_s)
         except TimeoutError:
             return None
 
@@ -129,7 +129,7 @@ class RedisBus(Bus):
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._redis.aclose()
 
     async def publish(self, channel: str, event: Event) -> None:
@@ -169,7 +169,7 @@ class RedisBus(Bus):
     async def _resubscribe(self) -> None:
         async with self._lock:
             with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
             self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             channels = [self._prefix + c for c in self._subscribers] + [self._prefix + "_alive"]
             with contextlib.suppress(Exception):

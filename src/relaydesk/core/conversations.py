@@ -264,7 +264,12 @@ class Conversations:
     # -- sessions ---------------------------------------------------------------------------------------------
 
     async def open_session(
-        self, workspace_id: str, contact_id: str, *, channel: str = "widget", device_id: str | None = None,
+        self,
+        workspace_id: str,
+        contact_id: str,
+        *,
+        channel: str = "widget",
+        device_id: str | None = None,
         language: str | None = None,
     ) -> ChatSession:
         after = _AfterCommit()
@@ -273,8 +278,12 @@ class Conversations:
             if contact is None or contact.workspace_id != workspace_id:
                 raise NotFound(f"no contact {contact_id} in this workspace")
             session = ChatSession(
-                workspace_id=workspace_id, contact_id=contact_id, channel=channel, device_id=device_id,
-                language=language, tags=[],
+                workspace_id=workspace_id,
+                contact_id=contact_id,
+                channel=channel,
+                device_id=device_id,
+                language=language,
+                tags=[],
             )
             tx.add(session)
             await tx.flush()
@@ -282,7 +291,9 @@ class Conversations:
             after.jobs += await webhooks_out.enqueue_event(
                 tx, workspace_id, session.id, "session.created", session_view(session), f"{session.id}_created"
             )
-            after.events.append((workspace_channel(workspace_id), {"type": "session", "session": session_view(session)}))
+            after.events.append(
+                (workspace_channel(workspace_id), {"type": "session", "session": session_view(session)})
+            )
         await self._publish(after)
         return session
 
@@ -355,7 +366,7 @@ class Conversations:
             raise DomainError(f"author must be one of {', '.join(sorted(AUTHORS))}")
         if new.kind not in KINDS:
             raise DomainError(f"kind must be one of {', '.join(sorted(KINDS))}")
-        existing = await self._find_duplicate(workspace_id, session_id, new)
+        existing = await self.find_repeat(workspace_id, session_id, new)
         if existing is not None:
             return existing
         after = _AfterCommit()
@@ -364,14 +375,15 @@ class Conversations:
                 session, message = await self._append(tx, workspace_id, session_id, new, after)
         except IntegrityError:
             # A concurrent send with the same client_id won the race; its transaction holds the message.
-            duplicate = await self._find_duplicate(workspace_id, session_id, new)
+            duplicate = await self.find_repeat(workspace_id, session_id, new)
             if duplicate is None:
                 raise
             return duplicate
         await self._publish(after)
         return Posted(message, session, True)
 
-    async def _find_duplicate(self, workspace_id: str, session_id: str, new: NewMessage) -> Posted | None:
+    async def find_repeat(self, workspace_id: str, session_id: str, new: NewMessage) -> Posted | None:
+        """The message an earlier send with the same client_id (or external_id) stored, if any."""
         if not new.client_id and not new.external_id:
             return None
         async with self.db.read() as db:
@@ -481,17 +493,29 @@ class Conversations:
                 tx,
                 workspace_id,
                 session_id,
-                NewMessage(author="system" if actor != "rep" else "rep", kind="event", event=name,
-                           author_name=actor_name, data=event_data),
+                NewMessage(
+                    author="system" if actor != "rep" else "rep",
+                    kind="event",
+                    event=name,
+                    author_name=actor_name,
+                    data=event_data,
+                ),
                 after,
             )
             session = await tx.get(ChatSession, session_id, populate_existing=True)
             assert session is not None
             self._timeline(tx, session, actor, f"session.{name}", event_data)
             after.jobs += await webhooks_out.enqueue_event(
-                tx, workspace_id, session_id, f"session.{name}", session_view(session), f"{session_id}_{session.last_seq}"
+                tx,
+                workspace_id,
+                session_id,
+                f"session.{name}",
+                session_view(session),
+                f"{session_id}_{session.last_seq}",
             )
-            after.events.append((workspace_channel(workspace_id), {"type": "session", "session": session_view(session)}))
+            after.events.append(
+                (workspace_channel(workspace_id), {"type": "session", "session": session_view(session)})
+            )
         await self._publish(after)
         return session
 
@@ -499,17 +523,30 @@ class Conversations:
         self, workspace_id: str, session_id: str, *, integration: str, kind: str, external_id: str, url: str | None
     ) -> None:
         async with self.db.transaction() as tx:
-            tx.add(ExternalLink(workspace_id=workspace_id, session_id=session_id, integration=integration, kind=kind,
-                                external_id=external_id, url=url))
+            tx.add(
+                ExternalLink(
+                    workspace_id=workspace_id,
+                    session_id=session_id,
+                    integration=integration,
+                    kind=kind,
+                    external_id=external_id,
+                    url=url,
+                )
+            )
             session = await tx.get(ChatSession, session_id)
             assert session is not None
             self._timeline(tx, session, integration, "link.created", {"kind": kind, "external_id": external_id})
 
     # -- helpers ----------------------------------------------------------------------------------------------
 
-    def _timeline(self, tx: AsyncSession, session: ChatSession, actor: str, action: str, detail: dict[str, Any]) -> None:
-        tx.add(TimelineEntry(workspace_id=session.workspace_id, session_id=session.id, actor=actor, action=action,
-                             detail=detail))
+    def _timeline(
+        self, tx: AsyncSession, session: ChatSession, actor: str, action: str, detail: dict[str, Any]
+    ) -> None:
+        tx.add(
+            TimelineEntry(
+                workspace_id=session.workspace_id, session_id=session.id, actor=actor, action=action, detail=detail
+            )
+        )
 
     async def _publish(self, after: _AfterCommit) -> None:
         for channel, event in after.events:

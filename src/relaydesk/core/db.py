@@ -35,9 +35,7 @@ def create_engine(url: str, *, pool_size: int = 10, immediate: bool = False) -> 
     """An async engine with the per-dialect settings relaydesk relies on."""
     if not url.startswith("sqlite"):
         return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-    path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _ensure_sqlite_dir(url)
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     if immediate:
@@ -46,6 +44,13 @@ def create_engine(url: str, *, pool_size: int = 10, immediate: bool = False) -> 
         event.listen(engine.sync_engine, "connect", _manual_begin)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite") and "///" in url:
+        path = url.split("///", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _manual_begin(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -102,6 +107,7 @@ def head_revision() -> str:
 
 async def upgrade(url: str) -> None:
     """Bring the schema to the newest migration (idempotent)."""
+    _ensure_sqlite_dir(url)
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
 
 

@@ -84,7 +84,7 @@ class DeliveryWorker:
 
     async def _listen(self, wakeups: Any, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if await wakeups.get(timeout=1.0) is not None:
+            if await wakeups.get(wait_s=1.0) is not None:
                 self._wake.set()
         self._wake.set()
 
@@ -147,17 +147,20 @@ class DeliveryWorker:
                         kept = await outbox.complete(tx, job)
                         outcome = "done" if kept else "lease_lost"
                     else:
-                        outcome = await outbox.fail(
-                            tx,
-                            job,
-                            error=str(error),
-                            permanent=error.permanent,
-                            retry_after_s=error.retry_after_s,
-                            base_s=s.delivery_backoff_base_s,
-                            cap_s=s.delivery_backoff_cap_s,
-                            max_age_s=s.delivery_max_age_s,
-                            max_attempts=s.delivery_max_attempts,
-                        ) or "lease_lost"
+                        outcome = (
+                            await outbox.fail(
+                                tx,
+                                job,
+                                error=str(error),
+                                permanent=error.permanent,
+                                retry_after_s=error.retry_after_s,
+                                base_s=s.delivery_backoff_base_s,
+                                cap_s=s.delivery_backoff_cap_s,
+                                max_age_s=s.delivery_max_age_s,
+                                max_attempts=s.delivery_max_attempts,
+                            )
+                            or "lease_lost"
+                        )
                     if job.session_id:
                         detail: dict[str, Any] = {
                             "job_id": job.id,

@@ -37,3 +37,8 @@ class Conflict(DomainError):
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
+
+
+class UnprocessableMessage(DomainError):
+    status = 422
+    code = "invalid_request"

@@ -33,7 +33,7 @@ def raise_for_delivery(response: httpx2.Response, what: str) -> None:
     body = response.text[:300].strip()
     message = f"{what}: HTTP {response.status_code}" + (f": {body}" if body else "")
     retry_after = parse_retry_after(response.headers.get("retry-after"))
-    if response.status_code in RETRYABLE_STATUSES or retry_after is not None and response.status_code >= 500:
+    if response.status_code in RETRYABLE_STATUSES or (retry_after is not None and response.status_code >= 500):
         raise DeliveryError(message, retry_after_s=retry_after)
     raise DeliveryError(message, permanent=True)
 

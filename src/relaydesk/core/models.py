@@ -182,9 +182,7 @@ class ExternalLink(Base):
     """An object in a helpdesk that stands for (part of) a session: a thread, a ticket, a case, a contact."""
 
     __tablename__ = "external_links"
-    __table_args__ = (
-        UniqueConstraint("integration", "kind", "external_id", name="uq_external_links_object"),
-    )
+    __table_args__ = (UniqueConstraint("integration", "kind", "external_id", name="uq_external_links_object"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)

@@ -137,8 +137,8 @@ async def complete(db: AsyncSession, job: Job) -> bool:
 
 def backoff_delay(attempts: int, *, base_s: float, cap_s: float, retry_after_s: float | None) -> float:
     """Exponential backoff with jitter; a provider's Retry-After is a floor, never shortened."""
-    exponential = min(cap_s, base_s * 2 ** max(attempts - 1, 0))
-    delay = exponential * random.uniform(0.5, 1.0)
+    exponential = min(cap_s, base_s * float(2 ** max(attempts - 1, 0)))
+    delay: float = exponential * random.uniform(0.5, 1.0)
     if retry_after_s is not None:
         delay = max(delay, retry_after_s)
     return delay

@@ -111,7 +111,9 @@ class WebhookSender:
             "content-type": "application/json",
             "webhook-id": job.idempotency_key,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(self.box.decrypt(endpoint.secret_encrypted), job.idempotency_key, timestamp, body),
+            "webhook-signature": sign(
+                self.box.decrypt(endpoint.secret_encrypted), job.idempotency_key, timestamp, body
+            ),
         }
         what = f"POST {endpoint.url}"
         try:

@@ -1,0 +1,174 @@
+"""The `relaydesk` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from relaydesk.config import Settings
+from relaydesk.logs import configure_logging
+
+app = typer.Typer(help="relaydesk: an AI front door for customer support, with handoff to your helpdesk.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(bench_app, name="bench")
+
+HostOpt = Annotated[str | None, typer.Option(help="address to listen on (default RELAYDESK_HOST)")]
+PortOpt = Annotated[int | None, typer.Option(help="port to listen on (default RELAYDESK_PORT)")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _serve(settings: Settings, *, run_workers: bool) -> None:
+    from relaydesk.web.app import create_app
+
+    configure_logging(settings.log_level, settings.log_json)
+    application = create_app(settings, run_workers=run_workers, configure_logs=False)
+    config = uvicorn.Config(application, host=settings.host, port=settings.port, log_config=None,
+                            proxy_headers=True, timeout_graceful_shutdown=5, access_log=False)
+    uvicorn.Server(config).run()
+
+
+@app.command()
+def serve(
+    host: HostOpt = None,
+    port: PortOpt = None,
+    workers: Annotated[bool | None, typer.Option(
+        "--workers/--no-workers", help="run delivery workers in this process (default RELAYDESK_IN_PROCESS_WORKERS)"
+    )] = None,
+) -> None:
+    """Serve the API, widget and webhooks."""
+    settings = _settings(host=host, port=port, in_process_workers=workers)
+    _serve(settings, run_workers=settings.in_process_workers)
+
+
+@app.command()
+def worker() -> None:
+    """Run delivery workers only (scale-out: any number of these beside `serve --no-workers`)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    async def main() -> None:
+        from relaydesk.web.runtime import Runtime
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runtime = await Runtime.start(settings, run_workers=True)
+        try:
+            await stop.wait()
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest migration."""
+    from relaydesk.core.db import upgrade
+
+    settings = Settings()
+    asyncio.run(upgrade(settings.resolved_database_url))
+    typer.echo("database is at the newest migration")
+
+
+async def _create_workspace(settings: Settings, name: str) -> dict[str, str]:
+    from relaydesk.core.bus import Bus
+    from relaydesk.core.conversations import Conversations
+    from relaydesk.core.db import Database, upgrade
+
+    await upgrade(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url)
+    try:
+        workspace, key = await Conversations(db, Bus()).create_workspace(name)
+    finally:
+        await db.dispose()
+    return {"id": workspace.id, "name": workspace.name, "widget_token": workspace.widget_token, "api_key": key}
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print {id, widget_token, api_key} as JSON")] = False,
+) -> None:
+    """Create a workspace; its API key is printed once and stored only hashed."""
+    created = asyncio.run(_create_workspace(Settings(), name))
+    if as_json:
+        typer.echo(json.dumps(created))
+        return
+    typer.echo(f"workspace {created['name']} ({created['id']})")
+    typer.echo(f"  widget token: {created['widget_token']}")
+    typer.echo(f"  API key:      {created['api_key']}   (shown once; keep it secret)")
+
+
+DEMO_FILE = "demo-workspace.json"
+
+
+@app.command()
+def demo(host: HostOpt = None, port: PortOpt = None) -> None:
+    """Run everything in one process on SQLite under ./relaydesk-data, with a demo workspace."""
+    settings = _settings(host=host, port=port, in_process_workers=True)
+    if settings.database_url and not settings.is_sqlite:
+        typer.echo("note: the demo runs on the configured database, not the embedded default")
+    path = Path(settings.data_dir) / DEMO_FILE
+    if path.exists():
+        created = json.loads(path.read_text())
+    else:
+        created = asyncio.run(_create_workspace(settings, "Demo"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(created, indent=2))
+        path.chmod(0o600)
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(
+        f"\nrelaydesk demo: everything in one process, data in {settings.data_dir}/\n"
+        f"  API reference   {base}/docs\n"
+        f"  health          {base}/healthz   {base}/readyz   {base}/metrics\n"
+        f"  widget token    {created['widget_token']}\n"
+        f"  API key         {created['api_key']}\n"
+        f"Try it:\n"
+        f"  curl -s -XPOST {base}/api/widget/v1/contacts -H 'X-Widget-Token: {created['widget_token']}'"
+        f" -H 'content-type: application/json' -d '{{}}'\n"
+        f"(credentials are kept in {path})\n"
+    )
+    _serve(settings, run_workers=True)
+
+
+@bench_app.command("core")
+def bench_core(
+    backends: Annotated[str, typer.Option(help="comma-separated: sqlite,postgres")] = "sqlite,postgres",
+    postgres_url: Annotated[str, typer.Option(help="server to create a throwaway database on")] =
+        "postgresql://postgres@127.0.0.1:5432/test",
+    runs: Annotated[int, typer.Option(min=1, help="repetitions; medians are reported")] = 3,
+    messages: Annotated[int, typer.Option(min=10, help="messages per run")] = 2000,
+    jobs: Annotated[int, typer.Option(min=10, help="outbox jobs per drain run")] = 1000,
+    output: Annotated[Path | None, typer.Option(help="also write the figures here as JSON")] = None,
+) -> None:
+    """Messages accepted per second end to end, and outbox drain rate against a 20 ms target."""
+    from relaydesk.bench.core import run_core_bench
+
+    results = asyncio.run(run_core_bench(
+        backends=[b.strip() for b in backends.split(",") if b.strip()], postgres_url=postgres_url, runs=runs,
+        messages=messages, jobs=jobs,
+    ))
+    for line in results["table"]:
+        typer.echo(line)
+    if output:
+        output.write_text(json.dumps(results, indent=2))
+
+
+def main() -> None:
+    app()

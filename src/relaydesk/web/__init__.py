@@ -1,0 +1,1 @@
+"""The ASGI app: widget API, admin API, webhooks, health and metrics."""

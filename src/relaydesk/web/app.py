@@ -1,0 +1,48 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from relaydesk import __version__
+from relaydesk.config import Settings
+from relaydesk.logs import configure_logging
+from relaydesk.web import admin_api, errors, health, widget_api
+from relaydesk.web.middleware import BodyLimit, RequestContext
+from relaydesk.web.runtime import Runtime
+
+
+def create_app(
+    settings: Settings | None = None, *, run_workers: bool | None = None, configure_logs: bool = True
+) -> FastAPI:
+    """The whole HTTP surface of one relaydesk process."""
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(settings.log_level, settings.log_json)
+    workers = settings.in_process_workers if run_workers is None else run_workers
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await Runtime.start(settings, run_workers=workers)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="relaydesk",
+        version=__version__,
+        summary="AI front door for customer support, with handoff to your helpdesk.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(widget_api.router)
+    app.include_router(admin_api.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)
+    return app

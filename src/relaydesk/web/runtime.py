@@ -1,0 +1,72 @@
+"""The long-lived parts one process runs with: database, bus, services, HTTP client and in-process workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import httpx2
+import structlog
+
+from relaydesk.config import Settings
+from relaydesk.core import webhooks_out
+from relaydesk.core.bus import Bus, create_bus
+from relaydesk.core.conversations import Conversations
+from relaydesk.core.db import Database, upgrade
+from relaydesk.core.delivery import DeliveryWorker, Handler
+from relaydesk.crypto import SecretBox, load_or_create_secret_key
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    bus: Bus
+    box: SecretBox
+    http: httpx2.AsyncClient
+    conversations: Conversations
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    worker: DeliveryWorker | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: Settings, *, run_workers: bool, http: httpx2.AsyncClient | None = None) -> Runtime:
+        """Connect everything; migrate first when configured to; start in-process workers when asked."""
+        url = settings.resolved_database_url
+        if settings.auto_migrate:
+            await upgrade(url)
+        db = Database(url)
+        bus = create_bus(settings.redis_url)
+        await bus.start()
+        box = SecretBox(
+            load_or_create_secret_key(
+                settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
+            )
+        )
+        client = http or httpx2.AsyncClient(timeout=httpx2.Timeout(settings.delivery_timeout_s, connect=5.0))
+        runtime = cls(settings=settings, db=db, bus=bus, box=box, http=client, conversations=Conversations(db, bus))
+        runtime.handlers[webhooks_out.KIND] = webhooks_out.WebhookSender(db, box, client)
+        if run_workers:
+            runtime.start_worker()
+        return runtime
+
+    def start_worker(self) -> DeliveryWorker:
+        self.worker = DeliveryWorker(self.db, self.bus, self.settings, self.handlers)
+        self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="delivery-worker"))
+        return self.worker
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+
+    async def close(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, self.settings.delivery_timeout_s + 5)
+        await self.http.aclose()
+        await self.bus.close()
+        await self.db.dispose()

@@ -1,0 +1,208 @@
+"""Request and response bodies of the public HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
+
+from relaydesk.core.webhooks_out import EVENT_TYPES
+
+ClientId = Field(
+    default=None,
+    min_length=1,
+    max_length=100,
+    pattern=r"^[A-Za-z0-9._:-]+$",
+    description="the sender's id for this message; a repeat with the same id returns the first",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    request_id: str | None = None
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class ContactOut(BaseModel):
+    id: str
+    email: str | None
+    name: str | None
+    phone: str | None
+    verified: bool
+    external_user_id: str | None
+    custom_data: dict[str, Any]
+    unverified_custom_data: dict[str, Any]
+    created_at: str | None
+
+
+class ContactIn(Strict):
+    """What a visitor, or the page, says about itself: stored, never trusted."""
+
+    name: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=50)
+    custom_data: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=50)
+
+
+class ContactTokenOut(BaseModel):
+    token: str
+    contact: ContactOut
+
+
+class AuthenticateIn(Strict):
+    """Called by the customer's backend: the only way to a verified contact."""
+
+    email: EmailStr
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    external_user_id: str | None = Field(default=None, max_length=200)
+    custom_data: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=50)
+    anonymous_token: str | None = Field(default=None, description="a visitor's anonymous contact token to merge in")
+
+
+class SessionIn(Strict):
+    language: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class SessionOut(BaseModel):
+    id: str
+    contact_id: str
+    channel: str
+    state: Literal["ai", "handed_off", "human", "resolved", "closed"]
+    resolved_by: str | None
+    assignee: str | None
+    language: str | None
+    sentiment: str | None
+    sentiment_score: float | None
+    summary: str | None
+    tags: list[str]
+    csat_score: int | None
+    csat_comment: str | None
+    last_seq: int
+    created_at: str | None
+    updated_at: str | None
+    ended_at: str | None
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionOut]
+
+
+class Attachment(Strict):
+    name: str = Field(max_length=255)
+    url: str = Field(max_length=2000)
+    content_type: str | None = Field(default=None, max_length=100)
+    size: int | None = Field(default=None, ge=0)
+
+
+class VisitorMessageIn(Strict):
+    client_id: str | None = ClientId
+    text: str = Field(default="", max_length=10_000)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=10)
+    context: dict[str, Any] = Field(default_factory=dict, description="what the page reports: url, title, …")
+
+
+class MessageOut(BaseModel):
+    id: int
+    session_id: str
+    seq: int
+    author: Literal["visitor", "ai", "rep", "system"]
+    author_name: str | None
+    kind: Literal["text", "note", "event"]
+    event: str | None
+    text: str
+    html: str | None
+    attachments: list[dict[str, Any]]
+    component: dict[str, Any] | None
+    client_id: str | None
+    created_at: str | None
+
+
+class MessageList(BaseModel):
+    messages: list[MessageOut]
+
+
+class PostedOut(BaseModel):
+    message: MessageOut
+    created: bool
+
+
+class RepMessageIn(Strict):
+    text: str = Field(min_length=1, max_length=10_000)
+    kind: Literal["text", "note"] = "text"
+    author_name: str | None = Field(default=None, max_length=200)
+    client_id: str | None = ClientId
+
+
+class TransitionIn(Strict):
+    actor_name: str | None = Field(default=None, max_length=200)
+    reopen_to: Literal["ai", "human"] = "ai"
+
+
+class HandoffIn(Strict):
+    reason: Literal[
+        "explicit_request", "topic", "frustration", "unproductive", "ai_decision", "office_hours", "rep_takeover"
+    ] = "ai_decision"
+    topic: str | None = Field(default=None, max_length=200)
+    summary: str | None = Field(default=None, max_length=5000)
+
+
+class TimelineOut(BaseModel):
+    id: int
+    actor: str
+    action: str
+    detail: dict[str, Any]
+    at: str
+
+
+class LinkOut(BaseModel):
+    integration: str
+    kind: str
+    external_id: str
+    url: str | None
+
+
+class SessionDetail(BaseModel):
+    session: SessionOut
+    contact: ContactOut
+    timeline: list[TimelineOut]
+    links: list[LinkOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    session_id: str | None
+    target: str
+    kind: str
+    state: Literal["pending", "running", "done", "dead", "discarded"]
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    created_at: str
+    finished_at: str | None
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryOut]
+
+
+class WebhookEndpointIn(Strict):
+    url: HttpUrl
+    events: list[Literal[EVENT_TYPES]] = Field(default_factory=list, description="empty: every event")  # type: ignore[valid-type]
+
+
+class WebhookEndpointOut(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    secret: str | None = Field(default=None, description="shown once, when the endpoint is created")
