@@ -228,7 +228,8 @@ class Conversations:
                 )
             ).first()
             if contact is None:
-                contact = Contact(workspace_id=workspace_id, email=email, verified=True)
+                contact = Contact(workspace_id=workspace_id, email=email, verified=True, custom_data={},
+                                  unverified_custom_data={}, external_ids={})
                 tx.add(contact)
             contact.name = name or contact.name
             contact.phone = phone or contact.phone
