@@ -257,7 +257,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("workspace_id", sa.String(length=32), nullable=False),
         sa.Column("session_id", sa.String(length=32), nullable=False),
-        sa.Column("actor", sa.String(length=40), nullable=False),
+        sa.Column("actor", sa.String(length=80), nullable=False),
         sa.Column("action", sa.String(length=60), nullable=False),
         sa.Column("detail", JSON, nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
