@@ -1,4 +1,4 @@
-"""Fault injection and rate limiting shared by every emulator: a controllable plan, its ASGI middleware and admin API."""
+"""Fault injection and rate limiting shared by every emulator: a controllable plan, its middleware and admin API."""
 
 from __future__ import annotations
 
@@ -145,9 +145,7 @@ class FaultPlan:
         """The faults that can still fire, pruning spent ones."""
         now = self.clock()
         self.faults = [
-            f
-            for f in self.faults
-            if (f.remaining is None or f.remaining > 0) and (f.until is None or now < f.until)
+            f for f in self.faults if (f.remaining is None or f.remaining > 0) and (f.until is None or now < f.until)
         ]
         return list(self.faults)
 
@@ -237,7 +235,9 @@ class FaultRequest(BaseModel):
                 )
             case FaultKind.RATE_LIMIT:
                 return plan.rate_limit_next(
-                    self.count or 1, self.retry_after if self.retry_after is not None else 1, path=self.path,
+                    self.count or 1,
+                    self.retry_after if self.retry_after is not None else 1,
+                    path=self.path,
                     method=self.method,
                 )
             case FaultKind.LATENCY:

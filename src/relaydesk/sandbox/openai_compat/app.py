@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relaydesk.sandbox.openai_compat.replies import Fault, Reply, TextReply, ToolCall, ToolCalls
+from relaydesk.sandbox.faults import ConnectionDropped, FaultInjectionMiddleware, fault_admin_router
+from relaydesk.sandbox.openai_compat.replies import Reply, TextReply, ToolCall, ToolCalls
 from relaydesk.sandbox.openai_compat.sandbox import ChatSandbox, RecordedRequest
 from relaydesk.sandbox.openai_compat.wire import ChatRequest, InvalidRequest, error_body, parse_chat_request
 
@@ -21,143 +22,126 @@ _TOKEN = re.compile(r"\s*\S+")
 _ARGUMENT_FRAGMENT_CHARS = 12
 _FINGERPRINT = "fp_sandbox"
 
+Chunk = dict[str, Any]
+NumberedCalls = list[tuple[str, ToolCall]]
+
 
 class APIError(Exception):
     """An error answered with the documented `{"error": {...}}` body."""
 
-    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
         super().__init__(body["error"]["message"])
         self.status = status
         self.body = body
-        self.headers = headers or {}
 
 
-class ConnectionDropped(Exception):
-    """Raised inside a streamed response so the server cuts the connection mid-stream."""
+class RequestRecorder:
+    """ASGI middleware that records each request's method, path, headers and JSON body, then replays the body."""
+
+    def __init__(self, app: ASGIApp, sandbox: ChatSandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Record one HTTP request and pass it on unchanged."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        raw = b""
+        while True:
+            message = await receive()
+            messages.append(message)
+            raw += message.get("body", b"")
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+        self.sandbox.requests.append(RecordedRequest(scope["method"], scope["path"], headers, body))
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
 
 def create_app(sandbox: ChatSandbox | None = None) -> FastAPI:
-    """An ASGI app serving the emulated API; its state is `app.state.sandbox`."""
+    """An ASGI app serving the emulated API; its state is `app.state.sandbox`, its faults `/_sandbox/faults`."""
     state = sandbox or ChatSandbox()
     app = FastAPI(title="relaydesk OpenAI-compatible sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sandbox = state
+    app.add_middleware(FaultInjectionMiddleware, plan=state.faults)
+    app.add_middleware(RequestRecorder, sandbox=state)
+    app.include_router(fault_admin_router(lambda request: state.faults))
 
     @app.exception_handler(APIError)
     async def _api_error(_: Request, error: APIError) -> Response:
-        return JSONResponse(error.body, status_code=error.status, headers=error.headers)
+        return JSONResponse(error.body, status_code=error.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _unknown_route(request: Request, error: StarletteHTTPException) -> Response:
         message = f"Invalid URL ({request.method} {request.url.path})"
         return JSONResponse(error_body(message, "invalid_request_error"), status_code=error.status_code)
 
-    async def recorded(request: Request) -> Any:
-        raw = await request.body()
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        state.requests.append(RecordedRequest(request.method, request.url.path, dict(request.headers), body))
-        return body
-
     def authorized(request: Request) -> None:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise APIError(
-                401,
-                error_body(
-                    "No API key was provided. Send it in the Authorization header as 'Bearer YOUR_KEY'.",
-                    "invalid_request_error",
-                ),
-            )
-        if key.strip() not in state.api_keys:
-            raise APIError(
-                401,
-                error_body(f"Incorrect API key provided: {_masked(key.strip())}.", "invalid_request_error", code="invalid_api_key"),
-            )
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            message = "No API key was provided. Send it in the Authorization header as 'Bearer YOUR_KEY'."
+            raise APIError(401, error_body(message, "invalid_request_error"))
+        if key not in state.api_keys:
+            message = f"Incorrect API key provided: {_masked(key)}."
+            raise APIError(401, error_body(message, "invalid_request_error", code="invalid_api_key"))
 
-    Body = Annotated[Any, Depends(recorded)]
-    Authorized = Depends(authorized)
-
-    @app.get("/v1/models", dependencies=[Authorized])
-    async def list_models(_: Body) -> dict[str, Any]:
+    @app.get("/v1/models", dependencies=[Depends(authorized)])
+    async def list_models() -> dict[str, Any]:
         """List the models the sandbox serves.
 
         Follows https://developers.openai.com/api/reference/resources/models/methods/list
         """
-        return {
-            "object": "list",
-            "data": [{"id": model, "object": "model", "created": 0, "owned_by": "relaydesk-sandbox"} for model in state.models],
-        }
+        models = [{"id": model, "object": "model", "created": 0, "owned_by": "relaydesk"} for model in state.models]
+        return {"object": "list", "data": models}
 
-    @app.post("/v1/chat/completions", dependencies=[Authorized], response_model=None)
-    async def create_chat_completion(request: Request, body: Body) -> Response | dict[str, Any]:
+    @app.post("/v1/chat/completions", dependencies=[Depends(authorized)], response_model=None)
+    async def create_chat_completion(request: Request) -> Response | dict[str, Any]:
         """Answer a conversation with a chat completion, or a stream of chunks when `stream` is true.
 
         Follows https://developers.openai.com/api/reference/resources/chat/subresources/completions/methods/create
-        and, for `stream: true`, https://developers.openai.com/api/reference/resources/chat/subresources/completions/streaming-events
-        Errors follow https://developers.openai.com/api/docs/guides/error-codes#api-errors
+        and, streamed, https://developers.openai.com/api/reference/resources/chat/subresources/completions/streaming-events
+        Errors follow https://developers.openai.com/api/docs/guides/error-codes
         """
-        fault = state.take_fault() or Fault()
-        if fault.latency_s:
-            await asyncio.sleep(fault.latency_s)
-        if fault.hang:
-            while not await request.is_disconnected():
-                await asyncio.sleep(0.05)
-            return Response(status_code=499)
-        if fault.status is not None:
-            raise _injected_error(fault)
-        if body is None:
-            raise APIError(400, error_body("The request body is not valid JSON.", "invalid_request_error"))
+        try:
+            body = json.loads(await request.body())
+        except ValueError as error:
+            message = "We could not parse the JSON body of your request. Send a valid JSON object."
+            raise APIError(400, error_body(message, "invalid_request_error")) from error
         try:
             chat = parse_chat_request(body)
         except InvalidRequest as invalid:
             raise APIError(400, error_body(invalid.message, "invalid_request_error", param=invalid.param)) from invalid
         if chat.model not in state.models:
-            raise APIError(
-                404,
-                error_body(
-                    f"The model '{chat.model}' does not exist or you do not have access to it.",
-                    "invalid_request_error",
-                    param="model",
-                    code="model_not_found",
-                ),
-            )
+            message = f"The model '{chat.model}' does not exist or you do not have access to it."
+            raise APIError(404, error_body(message, "invalid_request_error", param="model", code="model_not_found"))
         reply = state.reply_to(chat)
         completion_id = state.next_id("chatcmpl-sandbox")
-        calls = _calls(reply, state)
-        if chat.stream:
-            chunks = _chunks(chat, reply, calls, completion_id)
-            return StreamingResponse(
-                _event_stream(chunks, fault.drop_after_chunks), media_type="text/event-stream; charset=utf-8"
-            )
-        return _completion(chat, reply, calls, completion_id)
+        calls = _numbered_calls(reply, state)
+        if not chat.stream:
+            return _completion(chat, reply, calls, completion_id)
+        chunks = _chunks(chat, reply, calls, completion_id)
+        stream = _event_stream(chunks, state.take_stream_drop())
+        return StreamingResponse(stream, media_type="text/event-stream; charset=utf-8")
 
     return app
 
 
 def _masked(key: str) -> str:
-    return key[:3] + "*" * max(len(key) - 7, 0) + key[-4:] if len(key) > 8 else "*" * len(key)
+    return f"{key[:3]}{'*' * (len(key) - 7)}{key[-4:]}" if len(key) > 8 else "*" * len(key)
 
 
-def _injected_error(fault: Fault) -> APIError:
-    status = fault.status or 500
-    headers: dict[str, str] = {}
-    retry_after = fault.retry_after_s if fault.retry_after_s is not None else (1 if status == 429 else None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    if status == 429:
-        body = error_body(
-            f"Rate limit reached for requests. Please try again in {retry_after}s.", "requests", code="rate_limit_exceeded"
-        )
-    elif status >= 500:
-        body = error_body("The server had an error while processing your request.", "server_error")
-    else:
-        body = error_body(f"The request failed with status {status}.", "invalid_request_error")
-    return APIError(status, body, headers)
-
-
-def _calls(reply: Reply, state: ChatSandbox) -> list[tuple[str, ToolCall]]:
+def _numbered_calls(reply: Reply, state: ChatSandbox) -> NumberedCalls:
     """The tool calls of a reply, each with its call id."""
     if isinstance(reply, TextReply):
         return []
@@ -169,7 +153,7 @@ def _arguments(call: ToolCall) -> str:
     return call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
 
 
-def _usage(chat: ChatRequest, reply: Reply, calls: list[tuple[str, ToolCall]]) -> dict[str, int]:
+def _usage(chat: ChatRequest, reply: Reply, calls: NumberedCalls) -> dict[str, int]:
     """Word counts standing in for token counts."""
     prompt = sum(len(json.dumps(message.model_dump(exclude_none=True)).split()) for message in chat.messages)
     produced = reply.text if isinstance(reply, TextReply) else " ".join(_arguments(call) for _, call in calls)
@@ -177,7 +161,8 @@ def _usage(chat: ChatRequest, reply: Reply, calls: list[tuple[str, ToolCall]]) -
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _completion(chat: ChatRequest, reply: Reply, calls: list[tuple[str, ToolCall]], completion_id: str) -> dict[str, Any]:
+def _completion(chat: ChatRequest, reply: Reply, calls: NumberedCalls, completion_id: str) -> dict[str, Any]:
+    """A `chat.completion` object with one choice."""
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
     if isinstance(reply, TextReply):
         message["content"] = reply.text
@@ -186,32 +171,26 @@ def _completion(chat: ChatRequest, reply: Reply, calls: list[tuple[str, ToolCall
             {"id": call_id, "type": "function", "function": {"name": call.name, "arguments": _arguments(call)}}
             for call_id, call in calls
         ]
+    finish_reason = "stop" if isinstance(reply, TextReply) else "tool_calls"
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": chat.model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": "stop" if isinstance(reply, TextReply) else "tool_calls",
-            }
-        ],
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
         "usage": _usage(chat, reply, calls),
         "service_tier": "default",
         "system_fingerprint": _FINGERPRINT,
     }
 
 
-def _chunks(chat: ChatRequest, reply: Reply, calls: list[tuple[str, ToolCall]], completion_id: str) -> list[dict[str, Any]]:
+def _chunks(chat: ChatRequest, reply: Reply, calls: NumberedCalls, completion_id: str) -> list[Chunk]:
     """The `chat.completion.chunk` objects of a streamed reply: role, content or tool call deltas, finish."""
     include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
     created = int(time.time())
 
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> Chunk:
+        body: Chunk = {
             "id": completion_id,
             "object": "chat.completion.chunk",
             "created": created,
@@ -224,39 +203,31 @@ def _chunks(chat: ChatRequest, reply: Reply, calls: list[tuple[str, ToolCall]], 
             body["usage"] = None
         return body
 
-    chunks: list[dict[str, Any]] = []
+    chunks: list[Chunk] = []
     if isinstance(reply, TextReply):
         chunks.append(chunk({"role": "assistant", "content": "", "refusal": None}))
         chunks.extend(chunk({"content": token}) for token in _TOKEN.findall(reply.text))
         chunks.append(chunk({}, "stop"))
     else:
         for index, (call_id, call) in enumerate(calls):
-            opening: dict[str, Any] = {
-                "index": index,
-                "id": call_id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": ""},
-            }
-            first = {"role": "assistant", "content": None, "refusal": None} if index == 0 else {}
-            chunks.append(chunk({**first, "tool_calls": [opening]}))
+            function = {"name": call.name, "arguments": ""}
+            opening = {"index": index, "id": call_id, "type": "function", "function": function}
+            role = {"role": "assistant", "content": None, "refusal": None} if index == 0 else {}
+            chunks.append(chunk({**role, "tool_calls": [opening]}))
             arguments = _arguments(call)
-            chunks.extend(
-                chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[start : start + _ARGUMENT_FRAGMENT_CHARS]}}]})
-                for start in range(0, len(arguments), _ARGUMENT_FRAGMENT_CHARS)
-            )
+            for start in range(0, len(arguments), _ARGUMENT_FRAGMENT_CHARS):
+                fragment = arguments[start : start + _ARGUMENT_FRAGMENT_CHARS]
+                chunks.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}))
         chunks.append(chunk({}, "tool_calls"))
     if include_usage:
-        final = chunk({})
-        final["choices"] = []
-        final["usage"] = _usage(chat, reply, calls)
-        chunks.append(final)
+        chunks.append({**chunk({}), "choices": [], "usage": _usage(chat, reply, calls)})
     return chunks
 
 
-async def _event_stream(chunks: list[dict[str, Any]], drop_after: int | None) -> AsyncIterator[bytes]:
-    """Server-sent events, one `data:` line per chunk, ending with `data: [DONE]`."""
+async def _event_stream(chunks: list[Chunk], drop_after: int | None) -> AsyncIterator[bytes]:
+    """Server-sent events, one `data:` line per chunk, ending with `data: [DONE]`; cut short when a drop is armed."""
     for sent, chunk in enumerate(chunks):
         if drop_after is not None and sent >= drop_after:
-            raise ConnectionDropped(f"connection dropped after {sent} chunks")
+            raise ConnectionDropped()
         yield f"data: {json.dumps(chunk)}\n\n".encode()
     yield b"data: [DONE]\n\n"

@@ -1,4 +1,4 @@
-"""What the sandbox model says: scripted replies, injected faults, and the rules it follows when nothing is scripted."""
+"""What the sandbox model says: scripted replies, and the rules it follows when nothing is scripted."""
 
 from __future__ import annotations
 
@@ -41,17 +41,6 @@ class ToolCalls:
 Reply = TextReply | ToolCall | ToolCalls
 
 
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """A failure to inject into chat completion calls; the fields combine, latency first."""
-
-    latency_s: float = 0.0
-    status: int | None = None  # answer with this HTTP status and the documented error body
-    retry_after_s: int | None = None  # sent as `Retry-After` with the error status
-    hang: bool = False  # never answer; the client has to give up
-    drop_after_chunks: int | None = None  # streamed calls: cut the connection after this many chunks
-
-
 _HUMAN_REQUEST = re.compile(
     r"\b(human|real person|a person|someone real|agent|representative|operator|support team|talk to someone"
     r"|speak to someone)\b",
@@ -61,8 +50,11 @@ _THANKS = re.compile(r"\b(thanks|thank you|that solved it|that's all|that is all
 _PASSAGE_MARKER = re.compile(r"^\[(\d+)\]")
 _WORD = re.compile(r"\w+")
 _STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from how i if in is it me my of on or our so that the this to "
-    "was we what when where which who why will with you your".split()
+    {
+        *("a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from", "how", "i"),
+        *("if", "in", "is", "it", "me", "my", "of", "on", "or", "our", "so", "that", "the", "this", "to", "was"),
+        *("we", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your"),
+    }
 )
 
 

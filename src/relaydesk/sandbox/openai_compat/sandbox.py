@@ -1,4 +1,4 @@
-"""The emulator's state: API keys, models, scripted replies, injected faults and the requests it received."""
+"""The emulator's state: API keys, models, scripted replies, armed faults and the requests it received."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from relaydesk.sandbox.openai_compat.replies import Fault, Reply, default_reply
-from relaydesk.sandbox.openai_compat.wire import ChatRequest
+from relaydesk.sandbox.faults import FaultPlan
+from relaydesk.sandbox.openai_compat.replies import Reply, default_reply
+from relaydesk.sandbox.openai_compat.wire import ChatRequest, status_error_body
 
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
-    """One request as the emulator received it, before any check."""
+    """One request as the emulator received it, before any check or fault."""
 
     method: str
     path: str
@@ -21,26 +22,16 @@ class RecordedRequest:
     body: Any  # the decoded JSON, or None when the body was empty or not JSON
 
 
-@dataclass(slots=True)
-class _ArmedFault:
-    fault: Fault
-    remaining: int | None  # None: until cleared
-
-
 class ChatSandbox:
     """A deterministic, scriptable chat model behind the emulated API; tests drive it and read what it received."""
 
-    def __init__(
-        self,
-        *,
-        api_keys: Iterable[str] = ("sk-sandbox",),
-        models: Iterable[str] = ("sandbox-chat",),
-    ) -> None:
+    def __init__(self, *, api_keys: Iterable[str] = ("sk-sandbox",), models: Iterable[str] = ("sandbox-chat",)) -> None:
         self.api_keys = frozenset(api_keys)
         self.models = tuple(models)
         self.requests: list[RecordedRequest] = []
-        self._scripts: dict[tuple[str, str | None], deque[Reply]] = {}
-        self._faults: deque[_ArmedFault] = deque()
+        self.faults = FaultPlan(error_body=status_error_body)
+        self._scripts: dict[tuple[str, str], deque[Reply]] = {}
+        self._stream_drops: deque[int] = deque()
         self._ids = 0
 
     def queue(self, *replies: Reply, model: str | None = None, conversation: str | None = None) -> None:
@@ -50,30 +41,20 @@ class ChatSandbox:
         elif model is not None:
             key = ("model", model)
         else:
-            key = ("any", None)
+            key = ("any", "")
         self._scripts.setdefault(key, deque()).extend(replies)
 
-    def inject(self, fault: Fault, *, times: int | None = 1) -> None:
-        """Apply `fault` to the next `times` chat completion calls (every call until cleared when None)."""
-        self._faults.append(_ArmedFault(fault, times))
+    def drop_stream_after(self, chunks: int, *, times: int = 1) -> None:
+        """Cut the connection of the next `times` streamed completions after `chunks` chunks."""
+        self._stream_drops.extend([chunks] * times)
 
-    def clear_faults(self) -> None:
-        self._faults.clear()
-
-    def take_fault(self) -> Fault | None:
-        """The fault for the call being served, if one is armed."""
-        if not self._faults:
-            return None
-        armed = self._faults[0]
-        if armed.remaining is not None:
-            armed.remaining -= 1
-            if armed.remaining <= 0:
-                self._faults.popleft()
-        return armed.fault
+    def take_stream_drop(self) -> int | None:
+        """The chunk count after which the stream being served is cut, if a drop is armed."""
+        return self._stream_drops.popleft() if self._stream_drops else None
 
     def reply_to(self, request: ChatRequest) -> Reply:
         """The scripted reply for this call, most specific script first, else the default rules."""
-        keys: list[tuple[str, str | None]] = [("model", request.model), ("any", None)]
+        keys = [("model", request.model), ("any", "")]
         if request.conversation is not None:
             keys.insert(0, ("conversation", request.conversation))
         for key in keys:
@@ -88,5 +69,5 @@ class ChatSandbox:
         return f"{prefix}{self._ids:06d}"
 
     def completions(self) -> list[dict[str, Any]]:
-        """The JSON bodies of every chat completion call received, oldest first."""
-        return [r.body for r in self.requests if r.path.endswith("/chat/completions") and isinstance(r.body, dict)]
+        """The JSON bodies of the chat completion calls received, oldest first."""
+        return [r.body for r in self.requests if r.path == "/v1/chat/completions" and isinstance(r.body, dict)]

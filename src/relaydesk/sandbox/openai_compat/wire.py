@@ -146,7 +146,9 @@ def _check_tool_choice(request: ChatRequest) -> None:
     if choice is None:
         return
     if not request.tools:
-        raise InvalidRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", "tool_choice")
+        raise InvalidRequest(
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", "tool_choice"
+        )
     if isinstance(choice, NamedToolChoice) and choice.function.name not in request.tool_names:
         raise InvalidRequest(
             f"Invalid value for 'tool_choice': no function named '{choice.function.name}' was specified in 'tools'.",
@@ -183,3 +185,12 @@ def text_of(content: Content | None) -> str:
 def error_body(message: str, type_: str, *, param: str | None = None, code: str | None = None) -> dict[str, Any]:
     """The documented error object every failed call returns."""
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def status_error_body(status: int) -> dict[str, Any]:
+    """The body the API sends with an error status it chose itself: rate limits, overload, server faults."""
+    if status == 429:
+        return error_body("Rate limit reached for requests. Please slow down.", "requests", code="rate_limit_exceeded")
+    if status >= 500:
+        return error_body("The server had an error while processing your request.", "server_error")
+    return error_body(f"The request failed with status {status}.", "invalid_request_error")
