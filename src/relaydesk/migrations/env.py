@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -13,7 +14,14 @@ from relaydesk.core.models import Base
 target_metadata = Base.metadata
 
 
+MIGRATION_LOCK_ID = 0x72656C6179  # any constant shared by every relaydesk process
+
+
 def run_with(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several processes may start at once; one migrates while the others wait, then find nothing to do.
+        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -1,0 +1,5 @@
+"""`python -m relaydesk` runs the CLI."""
+
+from relaydesk.cli import main
+
+main()
