@@ -9,10 +9,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
 import httpx2
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -253,23 +253,24 @@ class FaultRequest(BaseModel):
 def fault_admin_router(plan_of: Callable[[Request], FaultPlan]) -> APIRouter:
     """The admin endpoints under /_sandbox/faults for the plan that `plan_of` finds on a request."""
     router = APIRouter(prefix=f"{ADMIN_PREFIX}/faults", tags=["sandbox"])
-    PlanDep = Annotated[FaultPlan, Depends(plan_of)]
 
     @router.get("")
-    async def list_faults(plan: PlanDep) -> dict[str, Any]:
+    async def list_faults(request: Request) -> dict[str, Any]:
         """List the armed faults."""
+        plan = plan_of(request)
         now = plan.clock()
         return {"results": [f.describe(now) for f in plan.active()]}
 
     @router.post("", status_code=201)
-    async def arm_fault(request: FaultRequest, plan: PlanDep) -> dict[str, Any]:
+    async def arm_fault(fault: FaultRequest, request: Request) -> dict[str, Any]:
         """Arm one fault."""
-        return request.arm_on(plan).describe(plan.clock())
+        plan = plan_of(request)
+        return fault.arm_on(plan).describe(plan.clock())
 
     @router.delete("", status_code=204)
-    async def clear_faults(plan: PlanDep) -> Response:
+    async def clear_faults(request: Request) -> Response:
         """Disarm every fault."""
-        plan.clear()
+        plan_of(request).clear()
         return Response(status_code=204)
 
     return router

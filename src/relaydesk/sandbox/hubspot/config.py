@@ -61,7 +61,7 @@ class RetryPolicy:
         """Seconds to wait before retry number `retry_number` (1-based); `jitter` is a draw in [0, 1)."""
         if retry_after is not None:
             return retry_after
-        base = min(self.max_delay_seconds, self.first_delay_seconds * 2 ** (retry_number - 1))
+        base = min(self.max_delay_seconds, self.first_delay_seconds * 2.0 ** (retry_number - 1))
         return base * (1 + self.jitter_ratio * jitter)
 
 

@@ -88,8 +88,10 @@ def bad_api_key() -> HubSpotError:
 
 def missing_scopes(required: tuple[str, ...], all_required: bool) -> HubSpotError:
     """403 MISSING_SCOPES naming the granular scopes the call needs."""
-    detail = "All of the following scopes are required." if all_required else (
-        "One or more of the following scopes are required."
+    detail = (
+        "All of the following scopes are required."
+        if all_required
+        else ("One or more of the following scopes are required.")
     )
     return HubSpotError(
         403,
@@ -133,6 +135,7 @@ def provider_error_body(status: int) -> dict[str, Any]:
             "errorType": "RATE_LIMIT",
             "correlationId": correlation_id(),
             "policyName": "TEN_SECONDLY_ROLLING",
+            "requestId": correlation_id(),
         }
     category = {401: "INVALID_AUTHENTICATION", 403: "MISSING_SCOPES", 404: "OBJECT_NOT_FOUND"}.get(status)
     if category is None:

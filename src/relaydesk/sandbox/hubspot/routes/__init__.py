@@ -1,0 +1,1 @@
+"""The HubSpot API surface of the sandbox, one router per documented API."""
