@@ -170,6 +170,7 @@ async def app_client(settings: Settings, **app_options: Any) -> AsyncIterator[tu
     from relaydesk.web.app import create_app
 
     app = create_app(settings, configure_logs=False, **app_options)
-    async with app.router.lifespan_context(app):
-        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app), base_url="http://relaydesk.test") as client:
-            yield client, app
+    transport = httpx2.ASGITransport(app)
+    async with app.router.lifespan_context(app), httpx2.AsyncClient(transport=transport,
+                                                                    base_url="http://relaydesk.test") as client:
+        yield client, app

@@ -38,7 +38,7 @@ class HangingTarget:
         if self.hung_id is None:
             self.hung_id = webhook_id
             self.hung.set()
-            while not await request.is_disconnected():
+            while not await request.is_disconnected():  # noqa: ASYNC110 - Starlette offers no event for it
                 await asyncio.sleep(0.05)
             self.abandoned = True
             return JSONResponse({"error": "sender went away"}, status_code=500)
