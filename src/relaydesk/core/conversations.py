@@ -7,11 +7,12 @@ events are published only after the commit, so a subscriber never sees what the 
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,7 @@ from relaydesk.core.models import (
     Workspace,
     utcnow,
 )
+from relaydesk.core.producers import Change, Producer
 from relaydesk.core.states import Action, State, next_state
 from relaydesk.crypto import hash_api_key, new_api_key, new_widget_token
 
@@ -143,6 +145,7 @@ class NewMessage:
     external_id: str | None = None
 
 
+CREDENTIAL_CACHE_S = 10.0
 AUTHORS = frozenset({"visitor", "ai", "rep", "system"})
 KINDS = frozenset({"text", "note", "event"})
 
@@ -150,9 +153,11 @@ KINDS = frozenset({"text", "note", "event"})
 class Conversations:
     """The conversation core's operations over one database and bus."""
 
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, producers: list[Producer] | None = None) -> None:
         self.db = db
         self.bus = bus
+        self.producers: list[Producer] = [webhooks_out.produce, *(producers or [])]
+        self._credentials: dict[tuple[str, str], tuple[Workspace | None, float]] = {}
 
     # -- workspaces -------------------------------------------------------------------------------------------
 
@@ -167,19 +172,32 @@ class Conversations:
         return workspace, key
 
     async def workspace_by_widget_token(self, token: str) -> Workspace | None:
-        async with self.db.read() as db:
-            return (await db.scalars(select(Workspace).where(Workspace.widget_token == token))).first()
+        return await self._cached(("widget", token), select(Workspace).where(Workspace.widget_token == token))
 
     async def workspace_by_api_key(self, key: str) -> Workspace | None:
+        query = (
+            select(Workspace)
+            .join(ApiKey, ApiKey.workspace_id == Workspace.id)
+            .where(ApiKey.key_hash == hash_api_key(key), ApiKey.revoked_at.is_(None))
+        )
+        return await self._cached(("key", hash_api_key(key)), query)
+
+    async def _cached(self, key: tuple[str, str], query: Select[Workspace]) -> Workspace | None:
+        """Workspace lookups by credential, remembered for a few seconds: every widget request makes one."""
+        now = time.monotonic()
+        hit = self._credentials.get(key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
         async with self.db.read() as db:
-            row = (
-                await db.execute(
-                    select(Workspace)
-                    .join(ApiKey, ApiKey.workspace_id == Workspace.id)
-                    .where(ApiKey.key_hash == hash_api_key(key), ApiKey.revoked_at.is_(None))
-                )
-            ).first()
-            return row[0] if row else None
+            workspace = (await db.scalars(query)).first()
+        if len(self._credentials) > 10_000:
+            self._credentials.clear()
+        self._credentials[key] = (workspace, now + CREDENTIAL_CACHE_S)
+        return workspace
+
+    def forget_credentials(self) -> None:
+        """Drop remembered lookups at once (after a key is revoked or a token rotated in this process)."""
+        self._credentials.clear()
 
     # -- contacts ---------------------------------------------------------------------------------------------
 
@@ -289,8 +307,8 @@ class Conversations:
             tx.add(session)
             await tx.flush()
             self._timeline(tx, session, "visitor", "session.created", {"channel": channel})
-            after.jobs += await webhooks_out.enqueue_event(
-                tx, workspace_id, session.id, "session.created", session_view(session), f"{session.id}_created"
+            after.jobs += await self._produce(
+                tx, Change("session.created", workspace_id, session, session_view(session), f"{session.id}_created")
             )
             after.events.append(
                 (workspace_channel(workspace_id), {"type": "session", "session": session_view(session)})
@@ -367,9 +385,6 @@ class Conversations:
             raise DomainError(f"author must be one of {', '.join(sorted(AUTHORS))}")
         if new.kind not in KINDS:
             raise DomainError(f"kind must be one of {', '.join(sorted(KINDS))}")
-        existing = await self.find_repeat(workspace_id, session_id, new)
-        if existing is not None:
-            return existing
         after = _AfterCommit()
         try:
             async with self.db.transaction() as tx:
@@ -404,18 +419,18 @@ class Conversations:
     ) -> tuple[ChatSession, Message]:
         now = utcnow()
         # The increment locks the session row, so seqs are handed out one at a time and a rollback leaves no gap.
-        seq = (
-            await tx.execute(
+        session = (
+            await tx.scalars(
                 update(ChatSession)
                 .where(ChatSession.id == session_id, ChatSession.workspace_id == workspace_id)
                 .values(last_seq=ChatSession.last_seq + 1, updated_at=now)
-                .returning(ChatSession.last_seq)
+                .returning(ChatSession)
+                .execution_options(populate_existing=True)
             )
-        ).scalar_one_or_none()
-        if seq is None:
+        ).one_or_none()
+        if session is None:
             raise NotFound(f"no session {session_id} in this workspace")
-        session = await tx.get(ChatSession, session_id, populate_existing=True)
-        assert session is not None
+        seq = session.last_seq
         message = Message(
             workspace_id=workspace_id,
             session_id=session_id,
@@ -437,8 +452,8 @@ class Conversations:
         await tx.flush()
         view = message_view(message)
         self._timeline(tx, session, new.author, "message.created", {"seq": seq, "kind": new.kind, "event": new.event})
-        after.jobs += await webhooks_out.enqueue_event(
-            tx, workspace_id, session_id, "message.created", view, f"{session_id}_{seq}"
+        after.jobs += await self._produce(
+            tx, Change("message.created", workspace_id, session, view, f"{session_id}_{seq}", message=message)
         )
         event: Event = {"type": "message", "session_id": session_id, "seq": seq, "message": view}
         after.events.append((session_channel(session_id), event))
@@ -506,13 +521,10 @@ class Conversations:
             session = await tx.get(ChatSession, session_id, populate_existing=True)
             assert session is not None
             self._timeline(tx, session, actor, f"session.{name}", event_data)
-            after.jobs += await webhooks_out.enqueue_event(
+            after.jobs += await self._produce(
                 tx,
-                workspace_id,
-                session_id,
-                f"session.{name}",
-                session_view(session),
-                f"{session_id}_{session.last_seq}",
+                Change(f"session.{name}", workspace_id, session, session_view(session),
+                       f"{session_id}_{session.last_seq}", previous_state=previous),
             )
             after.events.append(
                 (workspace_channel(workspace_id), {"type": "session", "session": session_view(session)})
@@ -548,6 +560,12 @@ class Conversations:
                 workspace_id=session.workspace_id, session_id=session.id, actor=actor, action=action, detail=detail
             )
         )
+
+    async def _produce(self, tx: AsyncSession, change: Change) -> int:
+        jobs = 0
+        for producer in self.producers:
+            jobs += await producer(tx, change)
+        return jobs
 
     async def _publish(self, after: _AfterCommit) -> None:
         for channel, event in after.events:

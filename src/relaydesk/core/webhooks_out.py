@@ -13,7 +13,6 @@ import hmac
 import json
 import secrets
 import time
-from typing import Any
 
 import httpx2
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from relaydesk.core.db import Database
 from relaydesk.core.delivery import DeliveryError, DeliveryResult
 from relaydesk.core.http_delivery import raise_for_delivery, transport_error
 from relaydesk.core.models import WebhookEndpoint
+from relaydesk.core.producers import Change
 from relaydesk.crypto import SecretBox
 
 KIND = "webhook.deliver"
@@ -63,27 +63,27 @@ def verify(secret: str, headers: dict[str, str], body: bytes, *, tolerance_s: in
     return any(hmac.compare_digest(expected, candidate) for candidate in given)
 
 
-async def enqueue_event(
-    db: AsyncSession, workspace_id: str, session_id: str | None, event_type: str, data: dict[str, Any], event_key: str
-) -> int:
-    """Queue `event_type` for every enabled endpoint of the workspace that wants it; returns how many."""
+async def produce(tx: AsyncSession, change: Change) -> int:
+    """The outbox producer: queue the change for every enabled endpoint of the workspace that wants it."""
+    if change.type not in EVENT_TYPES:
+        return 0
     endpoints = (
-        await db.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.enabled)
+        await tx.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == change.workspace_id, WebhookEndpoint.enabled)
         )
     ).all()
     count = 0
     for endpoint in endpoints:
-        if endpoint.events and event_type not in endpoint.events:
+        if endpoint.events and change.type not in endpoint.events:
             continue
         outbox.enqueue(
-            db,
-            workspace_id=workspace_id,
-            session_id=session_id,
+            tx,
+            workspace_id=change.workspace_id,
+            session_id=change.session.id,
             target=f"webhook:{endpoint.id}",
             kind=KIND,
-            payload={"endpoint_id": endpoint.id, "type": event_type, "data": data},
-            idempotency_key=f"msg_{endpoint.id[:12]}_{event_key}",
+            payload={"endpoint_id": endpoint.id, "type": change.type, "data": change.data},
+            idempotency_key=f"msg_{endpoint.id[:12]}_{change.key}",
         )
         count += 1
     return count
