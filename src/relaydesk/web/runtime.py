@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx2
@@ -15,13 +16,24 @@ from relaydesk.core.bus import Bus, create_bus
 from relaydesk.core.conversations import Conversations
 from relaydesk.core.db import Database, upgrade
 from relaydesk.core.delivery import DeliveryWorker, Handler
+from relaydesk.core.producers import Producer
 from relaydesk.crypto import SecretBox, load_or_create_secret_key
 
 log = structlog.get_logger(__name__)
 
 
+Installer = Callable[["Runtime"], Awaitable[None]]
+
+
+def default_installers() -> list[Installer]:
+    """The parts every process runs with: each adds its producers and delivery handlers to the runtime."""
+    return []
+
+
 @dataclass
 class Runtime:
+    """Everything one process holds; the agent and the connectors extend it through installers."""
+
     settings: Settings
     db: Database
     bus: Bus
@@ -34,7 +46,14 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    async def start(cls, settings: Settings, *, run_workers: bool, http: httpx2.AsyncClient | None = None) -> Runtime:
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        run_workers: bool,
+        http: httpx2.AsyncClient | None = None,
+        installers: list[Installer] | None = None,
+    ) -> Runtime:
         """Connect everything; migrate first when configured to; start in-process workers when asked."""
         url = settings.resolved_database_url
         if settings.auto_migrate:
@@ -50,17 +69,19 @@ class Runtime:
         client = http or httpx2.AsyncClient(timeout=httpx2.Timeout(settings.delivery_timeout_s, connect=5.0))
         runtime = cls(settings=settings, db=db, bus=bus, box=box, http=client, conversations=Conversations(db, bus))
         runtime.handlers[webhooks_out.KIND] = webhooks_out.WebhookSender(db, box, client)
+        for install in default_installers() if installers is None else installers:
+            await install(runtime)
         if run_workers:
             runtime.start_worker()
         return runtime
+
+    def add_producer(self, producer: Producer) -> None:
+        self.conversations.producers.append(producer)
 
     def start_worker(self) -> DeliveryWorker:
         self.worker = DeliveryWorker(self.db, self.bus, self.settings, self.handlers)
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="delivery-worker"))
         return self.worker
-
-    async def run_until(self, stop: asyncio.Event) -> None:
-        await stop.wait()
 
     async def close(self) -> None:
         self._stop.set()
