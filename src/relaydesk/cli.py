@@ -19,9 +19,11 @@ app = typer.Typer(help="relaydesk: an AI front door for customer support, with h
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+kb_app = typer.Typer(help="Knowledge base.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(bench_app, name="bench")
+app.add_typer(kb_app, name="kb")
 
 HostOpt = Annotated[str | None, typer.Option(help="address to listen on (default RELAYDESK_HOST)")]
 PortOpt = Annotated[int | None, typer.Option(help="port to listen on (default RELAYDESK_PORT)")]
@@ -115,6 +117,45 @@ def workspace_create(
     typer.echo(f"  API key:      {created['api_key']}   (shown once; keep it secret)")
 
 
+@kb_app.command("ingest")
+def kb_ingest(
+    source: Annotated[str, typer.Argument(help="a file, a folder, or a website's start URL or sitemap")],
+    workspace: Annotated[str | None, typer.Option(help="workspace id (default: the only one, or the demo's)")] = None,
+    max_pages: Annotated[int, typer.Option(min=1, help="pages to crawl at most")] = 200,
+    max_depth: Annotated[int, typer.Option(min=0, help="links to follow from the start URL")] = 3,
+) -> None:
+    """Add documents to a workspace's knowledge base; re-ingesting updates changed documents only."""
+    from relaydesk.agent.responder import ingest_documents
+
+    settings = Settings()
+    workspace_id = workspace or asyncio.run(_only_workspace(settings))
+    added, updated, unchanged = asyncio.run(
+        ingest_documents(settings, workspace_id, source, max_pages=max_pages, max_depth=max_depth)
+    )
+    typer.echo(f"{added} added, {updated} updated, {unchanged} unchanged")
+
+
+async def _only_workspace(settings: Settings) -> str:
+    from sqlalchemy import select
+
+    from relaydesk.core.db import Database, upgrade
+    from relaydesk.core.models import Workspace
+
+    demo = Path(settings.data_dir) / DEMO_FILE
+    if demo.exists():
+        return str(json.loads(demo.read_text())["id"])
+    await upgrade(settings.resolved_database_url)
+    db = Database(settings.resolved_database_url)
+    try:
+        async with db.read() as session:
+            ids = list((await session.scalars(select(Workspace.id).limit(2))).all())
+    finally:
+        await db.dispose()
+    if len(ids) != 1:
+        raise typer.BadParameter("name the workspace with --workspace", param_hint="--workspace")
+    return ids[0]
+
+
 DEMO_FILE = "demo-workspace.json"
 
 
@@ -128,7 +169,11 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
     if path.exists():
         created = json.loads(path.read_text())
     else:
+        from relaydesk.agent.responder import ingest_documents
+        from relaydesk.agent.sample import SAMPLE_KB_DIR
+
         created = asyncio.run(_create_workspace(settings, "Demo"))
+        asyncio.run(ingest_documents(settings, created["id"], str(SAMPLE_KB_DIR)))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(created, indent=2))
         path.chmod(0o600)

@@ -148,6 +148,28 @@ class OfflineBrain:
         """The same decision, synchronously: everything here is in memory and takes milliseconds."""
         language = self.language_of(context)
         reply_in = language or context.language
+        ruled = self.rule_decision(context, language)
+        if ruled is not None:
+            return ruled
+        triggers = self.policy.triggers
+
+        kind = small_talk(context.message)
+        if kind == "resolve":
+            return Resolve(copy.text("goodbye", reply_in))
+        if kind is not None:
+            return Answer(copy.text(kind, reply_in), confidence=1.0)
+
+        result = self.index.search(context.message, language=language)
+        if result.hits and result.confidence >= triggers.min_confidence:
+            return compose_answer(result, reply_in)
+        if self.settings.hands_off and triggers.ai_decision and result.known >= IN_DOMAIN_SHARE:
+            return self._hand_off(Trigger("ai_decision"), context, reply_in, context.now or datetime.now(UTC))
+        return Answer(copy.text("dont_know", reply_in), confidence=result.confidence)
+
+    def rule_decision(self, context: AgentContext, language: str | None) -> Decision | None:
+        """What the handoff rules decide on their own (requests for a person, topics, frustration, unproductive
+        turns, office hours), or None when it is up to the brain. Runs before any model is asked."""
+        reply_in = language or context.language
         now = context.now or datetime.now(UTC)
         triggers = self.policy.triggers
         last_ai = next((turn for turn in reversed(context.transcript) if turn.author == "ai"), None)
@@ -180,19 +202,7 @@ class OfflineBrain:
         trigger = self.policy.frustration(context, language) or self.policy.unproductive(context)
         if trigger is not None:
             return self._hand_off(trigger, context, reply_in, now)
-
-        kind = small_talk(context.message)
-        if kind == "resolve":
-            return Resolve(copy.text("goodbye", reply_in))
-        if kind is not None:
-            return Answer(copy.text(kind, reply_in), confidence=1.0)
-
-        result = self.index.search(context.message, language=language)
-        if result.hits and result.confidence >= triggers.min_confidence:
-            return compose_answer(result, reply_in)
-        if self.settings.hands_off and triggers.ai_decision and result.known >= IN_DOMAIN_SHARE:
-            return self._hand_off(Trigger("ai_decision"), context, reply_in, now)
-        return Answer(copy.text("dont_know", reply_in), confidence=result.confidence)
+        return None
 
     def _hand_off(self, trigger: Trigger, context: AgentContext, language: str | None, now: datetime) -> Decision:
         """Hand off now, or outside office hours say when a person will answer (or first ask for an email)."""

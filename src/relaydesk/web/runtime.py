@@ -27,7 +27,9 @@ Installer = Callable[["Runtime"], Awaitable[None]]
 
 def default_installers() -> list[Installer]:
     """The parts every process runs with: each adds its producers and delivery handlers to the runtime."""
-    return []
+    from relaydesk.agent import responder
+
+    return [responder.install]
 
 
 @dataclass
