@@ -215,5 +215,35 @@ def bench_core(
         output.write_text(json.dumps(results, indent=2))
 
 
+@bench_app.command("agent")
+def bench_agent(
+    passages: Annotated[int, typer.Option(min=100, help="knowledge base size for the latency figures")] = 10_000,
+    output: Annotated[Path | None, typer.Option(help="also write every figure and error here as JSON")] = None,
+) -> None:
+    """The offline brain on the labelled evaluation set: accuracy, handoff precision/recall, language, latency."""
+    from relaydesk.agent.evaluation import run_evaluation
+
+    figures = run_evaluation(latency_passages=passages)
+    handoff = figures["handoff"]
+    latency = figures["latency_ms"]
+    rows = [
+        ("messages", f"{figures['messages']}"),
+        ("answer top-1 accuracy", f"{figures['answer_accuracy']:.3f}"),
+        ("false handoff rate", f"{figures['false_handoff_rate']:.3f}"),
+        ("language accuracy (20+ chars)", f"{figures['language_accuracy']:.3f}"),
+        (f"decision latency median / p99 ({passages} passages)",
+         f"{latency['median']:.2f} / {latency['p99']:.2f} ms"),
+    ]
+    rows += [(f"handoff {reason}: precision / recall", f"{v['precision']:.3f} / {v['recall']:.3f}")
+             for reason, v in handoff.items()]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        typer.echo(f"{name:<{width}}  {value}")
+    for target, met in figures["targets"].items():
+        typer.echo(f"target {target}: {'met' if met else 'MISSED'}")
+    if output:
+        output.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
+
+
 def main() -> None:
     app()
