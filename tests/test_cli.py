@@ -38,3 +38,21 @@ def test_help_lists_the_commands() -> None:
     result = subprocess.run([sys.executable, "-m", "relaydesk", "--help"], capture_output=True, text=True, check=False)
     for command in ("demo", "serve", "worker", "db", "workspace", "bench"):
         assert command in result.stdout
+
+
+def test_kb_ingest_adds_then_updates_only_what_changed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(["workspace", "create", "Acme", "--json"], data).returncode == 0
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for slug, body in {"billing": "Invoices are emailed monthly.", "sync": "Sync pauses on metered networks."}.items():
+        (docs / f"{slug}.md").write_text(f"# {slug.title()}\nurl: https://help.example/{slug}\n\n{body}\n")
+    first = run(["kb", "ingest", str(docs)], data)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "2 added, 0 updated, 0 unchanged"
+    (docs / "sync.md").write_text("# Sync\nurl: https://help.example/sync\n\nSync resumes on Wi-Fi.\n")
+    second = run(["kb", "ingest", str(docs)], data)
+    assert second.stdout.strip() == "0 added, 1 updated, 1 unchanged"
+    missing = run(["kb", "ingest", str(tmp_path / "nope")], data)
+    assert missing.returncode == 2 and "no such file or directory" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -129,9 +129,13 @@ def kb_ingest(
 
     settings = Settings()
     workspace_id = workspace or asyncio.run(_only_workspace(settings))
-    added, updated, unchanged = asyncio.run(
-        ingest_documents(settings, workspace_id, source, max_pages=max_pages, max_depth=max_depth)
-    )
+    try:
+        added, updated, unchanged = asyncio.run(
+            ingest_documents(settings, workspace_id, source, max_pages=max_pages, max_depth=max_depth)
+        )
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo(f"{added} added, {updated} updated, {unchanged} unchanged")
 
 

@@ -166,7 +166,16 @@ class Responder:
             ruled = await asyncio.to_thread(lambda: offline.rule_decision(context, offline.language_of(context)))
             if ruled is not None:
                 return ruled
-            brain = LLMBrain(llm, http_client=self.http, retrieve=retrieve, fallback=brain)
+            bus = self.conversations.bus
+            channel = session_channel(context.session_id)
+
+            async def draft(delta: str) -> None:
+                # Live only: the widget shows the answer growing; the committed message replaces the draft.
+                await bus.publish(channel, {"type": "draft", "session_id": context.session_id, "delta": delta})
+
+            return await LLMBrain(llm, http_client=self.http, retrieve=retrieve, fallback=brain).decide(
+                context, on_token=draft
+            )
         return await brain.decide(context)
 
     async def _index(self, workspace_id: str) -> PassageIndex:

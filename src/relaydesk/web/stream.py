@@ -46,7 +46,7 @@ async def session_events(
                 async for item in _backlog(conversations, workspace_id, session_id, cursor, include_notes):
                     cursor = int(item["id"])
                     yield item
-            elif kind in ("typing", "presence"):
+            elif kind in ("typing", "presence", "draft"):
                 yield {"event": kind, "data": json.dumps(event, separators=(",", ":"))}
 
 
