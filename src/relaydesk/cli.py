@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from relaydesk.config import Settings
+from relaydesk.connectors.cli import integrations_app
 from relaydesk.logs import configure_logging
 
 app = typer.Typer(help="relaydesk: an AI front door for customer support, with handoff to your helpdesk.",
@@ -23,6 +24,7 @@ kb_app = typer.Typer(help="Knowledge base.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(bench_app, name="bench")
+app.add_typer(integrations_app, name="integrations")
 app.add_typer(kb_app, name="kb")
 
 HostOpt = Annotated[str | None, typer.Option(help="address to listen on (default RELAYDESK_HOST)")]
@@ -39,7 +41,8 @@ def _serve(settings: Settings, *, run_workers: bool) -> None:
     configure_logging(settings.log_level, settings.log_json)
     application = create_app(settings, run_workers=run_workers, configure_logs=False)
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_config=None,
-                            proxy_headers=True, timeout_graceful_shutdown=5, access_log=False)
+                            proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                            timeout_graceful_shutdown=5, access_log=False)
     uvicorn.Server(config).run()
 
 

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    forwarded_allow_ips: str = Field(default="127.0.0.1", description="proxies whose X-Forwarded-* headers to trust")
     log_level: str = "info"
     log_json: bool | None = Field(default=None, description="JSON logs; default: JSON unless stderr is a terminal")
     auto_migrate: bool = True
