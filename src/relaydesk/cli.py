@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
+from relaydesk.channels.widget.pages import DEMO_WORKSPACE_FILE as DEMO_FILE
 from relaydesk.config import Settings
 from relaydesk.connectors.cli import integrations_app
 from relaydesk.logs import configure_logging
@@ -163,7 +164,6 @@ async def _only_workspace(settings: Settings) -> str:
     return ids[0]
 
 
-DEMO_FILE = "demo-workspace.json"
 
 
 @app.command()
@@ -187,6 +187,7 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(
         f"\nrelaydesk demo: everything in one process, data in {settings.data_dir}/\n"
+        f"  widget demo     {base}/demo\n"
         f"  API reference   {base}/docs\n"
         f"  health          {base}/healthz   {base}/readyz   {base}/metrics\n"
         f"  widget token    {created['widget_token']}\n"
@@ -220,6 +221,17 @@ def bench_core(
         typer.echo(line)
     if output:
         output.write_text(json.dumps(results, indent=2))
+
+
+@bench_app.command("widget")
+def bench_widget() -> None:
+    """The widget's size, raw and gzipped, against its 15 KB budget."""
+    from relaydesk.bench.widget import widget_size
+
+    size = widget_size()
+    verdict = "within" if size["within_budget"] else "OVER"
+    typer.echo(f"widget.js: {size['raw_bytes']} bytes raw, {size['gzip_bytes']} bytes gzipped "
+               f"({verdict} the {size['budget_gzip_bytes']}-byte budget)")
 
 
 @bench_app.command("agent")

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     in_process_workers: bool = True
 
     max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = Field(default=10 * 1_048_576, description="the largest upload any workspace may allow")
     max_message_chars: int = 10_000
 
     delivery_concurrency: int = 16

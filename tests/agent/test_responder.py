@@ -100,3 +100,13 @@ async def test_a_job_run_twice_answers_once_and_only_the_latest_message_is_answe
         assert repeated.detail["skipped"] == "already answered"
         answers = [m for m in await transcript(client, visitor, session_id) if m["author"] == "ai"]
         assert len(answers) == 1 and "7.99" in answers[0]["text"]
+
+
+async def test_a_workspace_without_a_knowledge_base_still_gets_an_answer(settings: Settings) -> None:
+    async with app_client(settings) as (client, app):
+        _, widget_token, _ = await create_workspace(app)
+        visitor = await new_visitor(client, widget_token)
+        session_id = await new_session(client, visitor)
+        asked = await say(client, visitor, session_id, "Do you ship to Norway?", "q1")
+        replies = await wait_for(client, visitor, session_id, asked, lambda ms: any(m["author"] == "ai" for m in ms))
+        assert [m["author"] for m in replies] == ["ai"]

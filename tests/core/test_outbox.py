@@ -54,19 +54,32 @@ async def test_flaky_target_gets_every_message_once_and_in_order_per_session(
                 assert response.status_code == 201
 
         await asyncio.gather(*(converse(v, s) for v, s in sessions))
-        expected = 12 * 8
-        await wait_until(lambda: len(target.first_receipts()) >= expected, 60, "all deliveries")
+        conversations = app.state.runtime.conversations
+
+        async def stored() -> dict[str, int]:
+            return {s: (await conversations.get_session(workspace_id, s)).last_seq for _, s in sessions}
+
+        def received() -> dict[str, list[int]]:
+            by_session: dict[str, list[int]] = defaultdict(list)
+            for receipt in target.first_receipts():
+                by_session[receipt.session_id].append(receipt.seq)
+            return by_session
+
+        deadline = time.monotonic() + 60
+        while True:
+            counts = await stored()
+            if all(received().get(s) == list(range(1, n + 1)) for s, n in counts.items()):
+                break
+            assert time.monotonic() < deadline, {s: received().get(s, [])[-5:] for s in counts}
+            await asyncio.sleep(0.1)
         await asyncio.sleep(1.2)  # let any late repeat of a hung request land too
+        assert await stored() == counts, "nothing more was written meanwhile"
 
     unique = target.first_receipts()
-    assert len(unique) == expected
+    assert sum(counts.values()) == len(unique) >= 12 * 8
     assert target.bad_signatures == 0
-    by_session: dict[str, list[int]] = defaultdict(list)
-    for receipt in unique:
-        by_session[receipt.session_id].append(receipt.seq)
-    assert sorted(by_session) == sorted(s for _, s in sessions)
-    for seqs in by_session.values():
-        assert seqs == list(range(1, 9)), seqs
+    for session_id, seqs in received().items():
+        assert seqs == list(range(1, counts[session_id] + 1)), seqs
     faults = set(target.faults.values())
     assert {"error", "hang", "rate_limited", "ok"} <= faults
     # Every repeat the receiver saw carries a webhook-id it had already accepted, so it can drop it.
@@ -76,7 +89,6 @@ async def test_flaky_target_gets_every_message_once_and_in_order_per_session(
         times = target.attempts[webhook_id]
         if fault == "rate_limited":
             assert times[1] - times[0] >= 0.95, "Retry-After was not honoured"
-    _ = workspace_id
 
 
 async def test_a_permanently_refused_delivery_is_dead_lettered_with_its_error_and_can_be_retried(
@@ -232,7 +244,8 @@ async def test_unreachable_target_is_retried_not_dropped(database_url: str, tmp_
         session_id = await new_session(client, visitor)
         await app.state.runtime.conversations.post_message(workspace_id, session_id, NewMessage("visitor", "hi"))
         await asyncio.sleep(0.8)
-        rows = (await client.get("/api/v1/deliveries", headers=api(key))).json()["deliveries"]
+        rows = [r for r in (await client.get("/api/v1/deliveries", headers=api(key))).json()["deliveries"]
+                if r["kind"] == "webhook.deliver"]
         assert rows and all(r["state"] in ("pending", "running") for r in rows)
         assert any(r["attempts"] >= 2 and "ConnectError" in (r["last_error"] or "") for r in rows)
     _ = httpx2

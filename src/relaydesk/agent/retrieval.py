@@ -158,6 +158,9 @@ class SearchResult:
     confidence: float
 
 
+EMPTY_DOCUMENT_TERM = "\x00empty"
+
+
 class PassageIndex:
     """The BM25 index over a knowledge base's passages."""
 
@@ -180,6 +183,9 @@ class PassageIndex:
         corpus = [
             terms(" ".join([p.title] * TITLE_WEIGHT + [p.heading or "", p.text]), p.language) or [""] for p in passages
         ]
+        if not corpus:
+            # bm25s cannot index nothing; a workspace without documents searches one empty document instead.
+            corpus = [[EMPTY_DOCUMENT_TERM]]
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
         return cls(passages, retriever)

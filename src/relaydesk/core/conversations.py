@@ -21,6 +21,7 @@ from relaydesk.core.bus import Bus, Event
 from relaydesk.core.db import Database
 from relaydesk.core.delivery import notify_outbox
 from relaydesk.core.errors import DomainError, NotFound
+from relaydesk.core.html import sanitize_rep_html
 from relaydesk.core.models import (
     ApiKey,
     ChatSession,
@@ -440,7 +441,7 @@ class Conversations:
             kind=new.kind,
             event=new.event,
             text=new.text,
-            html=new.html,
+            html=sanitize_rep_html(new.html),
             attachments=new.attachments,
             component=new.component,
             data=new.data,
@@ -524,7 +525,7 @@ class Conversations:
             after.jobs += await self._produce(
                 tx,
                 Change(f"session.{name}", workspace_id, session, session_view(session),
-                       f"{session_id}_{session.last_seq}", previous_state=previous),
+                       f"{session_id}_{session.last_seq}", previous_state=previous, detail=event_data),
             )
             after.events.append(
                 (workspace_channel(workspace_id), {"type": "session", "session": session_view(session)})

@@ -7,7 +7,7 @@ commits it, so a job exists exactly when its cause does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,7 @@ class Change:
     key: str  # unique per change; producers derive idempotency keys from it
     message: Message | None = None
     previous_state: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)  # what the caller said about a transition, e.g. its origin
 
 
 class Producer(Protocol):

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from relaydesk import __version__
+from relaydesk.channels.widget import pages as widget_pages
 from relaydesk.config import Settings
 from relaydesk.logs import configure_logging
 from relaydesk.web import admin_api, errors, health, widget_api
@@ -42,7 +43,10 @@ def create_app(
     errors.install(app)
     app.include_router(health.router)
     app.include_router(widget_api.router)
+    app.include_router(widget_pages.router)
     app.include_router(admin_api.router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Multipart framing adds a little to the file itself.
+    uploads = {widget_api.UPLOAD_PATH: settings.max_upload_bytes + 64 * 1024}
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, per_path=uploads)
     app.add_middleware(RequestContext)
     return app

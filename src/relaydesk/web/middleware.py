@@ -64,20 +64,24 @@ def _route(scope: Scope) -> str:
 
 
 class BodyLimit:
-    """Refuses bodies over `max_bytes` with 413, by Content-Length up front or while reading a chunked body."""
+    """Refuses bodies over the path's limit with 413, by Content-Length up front or while reading a chunked body."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max = max_bytes
+        self.per_path = per_path or {}  # e.g. uploads, which may be larger than any JSON body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            await self._limited(scope, receive, send, self.per_path.get(scope["path"], self.default_max))
             return
+        await self.app(scope, receive, send)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
-            if not length.isdigit() or int(length) > self.max_bytes:
-                await self._refuse(scope, send)
+            if not length.isdigit() or int(length) > max_bytes:
+                await self._refuse(scope, send, max_bytes)
                 return
             await self.app(scope, receive, send)
             return
@@ -91,8 +95,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             seen += len(chunk)
-            if seen > self.max_bytes:
-                await self._refuse(scope, send)
+            if seen > max_bytes:
+                await self._refuse(scope, send, max_bytes)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -101,12 +105,12 @@ class BodyLimit:
             scope, _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}], then=receive), send
         )
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, max_bytes: int) -> None:
         body = json.dumps(
             {
                 "error": {
                     "code": "payload_too_large",
-                    "message": f"request body is larger than {self.max_bytes} bytes",
+                    "message": f"request body is larger than {max_bytes} bytes",
                     "request_id": scope.get("state", {}).get("request_id"),
                 }
             }

@@ -206,3 +206,64 @@ class WebhookEndpointOut(BaseModel):
     events: list[str]
     enabled: bool
     secret: str | None = Field(default=None, description="shown once, when the endpoint is created")
+
+
+class PersonaOut(BaseModel):
+    name: str | None
+    avatar_url: str | None
+
+
+class WidgetThemeOut(BaseModel):
+    brand_color: str
+    mode: Literal["light", "dark", "auto"]
+    position: Literal["right", "left"]
+
+
+class OfficeHoursOut(BaseModel):
+    open: bool | None = Field(description="whether people answer now; null when the workspace has no office hours")
+    notice: str | None = Field(description="the site owner's own words for out of hours; null: the built-in copy")
+
+
+class CsatSettingsOut(BaseModel):
+    enabled: bool
+    low_score_comment: Literal["ask", "require"]
+
+
+class UploadLimitsOut(BaseModel):
+    max_bytes: int
+    types: list[str]
+    extensions: list[str]
+
+
+class WidgetConfigOut(BaseModel):
+    """What the widget needs before it draws itself: names, colours, copy choices and limits."""
+
+    title: str
+    bot: PersonaOut
+    agent: PersonaOut
+    theme: WidgetThemeOut
+    greeting: list[str]
+    suggested_questions: list[str]
+    language: str = Field(description="the language chosen for this visitor")
+    direction: Literal["ltr", "rtl"]
+    languages: list[str]
+    copy_: dict[str, str] = Field(alias="copy", description="every string of the widget in `language`")
+    office_hours: OfficeHoursOut
+    csat: CsatSettingsOut
+    uploads: UploadLimitsOut
+    max_message_chars: int
+
+
+class CsatIn(Strict):
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class UploadOut(BaseModel):
+    """An uploaded file, ready to send as an attachment of a message."""
+
+    name: str
+    url: str
+    content_type: str
+    size: int
+    preview_url: str | None = Field(description="an image the widget can show inline; null for other files")

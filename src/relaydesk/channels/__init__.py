@@ -1,0 +1,1 @@
+"""Where visitors write: the website widget and helpdesk-hosted channels."""

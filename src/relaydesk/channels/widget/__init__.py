@@ -1,0 +1,1 @@
+"""The website widget channel: the embeddable script, its settings, uploads and the demo page."""
