@@ -11,7 +11,7 @@ from relaydesk import __version__
 from relaydesk.channels.widget import pages as widget_pages
 from relaydesk.config import Settings
 from relaydesk.logs import configure_logging
-from relaydesk.web import admin_api, errors, health, widget_api
+from relaydesk.web import admin_api, errors, health, integrations_api, webhooks_in, widget_api
 from relaydesk.web.middleware import BodyLimit, RequestContext
 from relaydesk.web.runtime import Runtime
 
@@ -45,6 +45,8 @@ def create_app(
     app.include_router(widget_api.router)
     app.include_router(widget_pages.router)
     app.include_router(admin_api.router)
+    app.include_router(integrations_api.router)
+    app.include_router(webhooks_in.router)
     # Multipart framing adds a little to the file itself.
     uploads = {widget_api.UPLOAD_PATH: settings.max_upload_bytes + 64 * 1024}
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, per_path=uploads)

@@ -28,8 +28,9 @@ Installer = Callable[["Runtime"], Awaitable[None]]
 def default_installers() -> list[Installer]:
     """The parts every process runs with: each adds its producers and delivery handlers to the runtime."""
     from relaydesk.agent import responder
+    from relaydesk.connectors import install as connectors
 
-    return [responder.install]
+    return [responder.install, connectors.install]
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""HubSpot: handoff into the conversations inbox or help desk through an OAuth app's custom channel."""

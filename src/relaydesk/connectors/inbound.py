@@ -1,0 +1,129 @@
+"""Verified inbound events become core calls, once: each event id is recorded before it is applied.
+
+A receipt is written first and marked processed after the core call. A repeat of a processed event changes nothing;
+a repeat of one that failed half-way is applied again, which is safe because every core call here is idempotent in
+effect (messages carry the provider's id as their external id; transitions check the session's state). Rep HTML
+is stored through the core, which reduces it to safe formatting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from relaydesk.connectors.base import ORIGIN, InboundBatch, InboundEvent, SessionRef
+from relaydesk.connectors.store import key_of
+from relaydesk.core.conversations import Conversations, NewMessage
+from relaydesk.core.db import Database
+from relaydesk.core.integrations import InboundReceipt, Integration
+from relaydesk.core.models import ChatSession, ExternalLink, utcnow
+from relaydesk.core.states import ENDED_STATES, OPEN_STATES, Action, State
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Applied:
+    """What one webhook request did: events applied, repeats skipped, and what was reported but not acted on."""
+
+    applied: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+class InboundProcessor:
+    """Applies a connector's inbound events to the conversation core."""
+
+    def __init__(self, db: Database, conversations: Conversations) -> None:
+        self.db = db
+        self.conversations = conversations
+
+    async def apply(self, integration: Integration, batch: InboundBatch) -> Applied:
+        result = Applied(ignored=list(batch.ignored))
+        for event in batch.events:
+            if not await self._begin(integration, event):
+                result.duplicates.append(event.event_id)
+                continue
+            outcome = await self._apply(integration, event)
+            await self._finish(integration, event, outcome)
+            (result.applied if outcome == "applied" else result.ignored).append(
+                event.event_id if outcome == "applied" else f"{event.event_id}: {outcome}"
+            )
+        return result
+
+    async def _begin(self, integration: Integration, event: InboundEvent) -> bool:
+        """Record the event; False when it was processed before."""
+        try:
+            async with self.db.transaction() as tx:
+                tx.add(InboundReceipt(workspace_id=integration.workspace_id, integration_id=integration.id,
+                                      event_id=event.event_id[:200], event_type=event.type))
+            return True
+        except IntegrityError:
+            async with self.db.read() as db:
+                receipt = (await db.scalars(select(InboundReceipt).where(
+                    InboundReceipt.integration_id == integration.id, InboundReceipt.event_id == event.event_id[:200]
+                ))).first()
+            return receipt is None or receipt.processed_at is None
+
+    async def _finish(self, integration: Integration, event: InboundEvent, outcome: str) -> None:
+        async with self.db.transaction() as tx:
+            receipt = (await tx.scalars(select(InboundReceipt).where(
+                InboundReceipt.integration_id == integration.id, InboundReceipt.event_id == event.event_id[:200]
+            ))).first()
+            if receipt is not None:
+                receipt.processed_at, receipt.outcome = utcnow(), outcome[:200]
+
+    async def _session(self, integration: Integration, ref: SessionRef) -> ChatSession | None:
+        async with self.db.read() as db:
+            if ref.session_id:
+                session = await db.get(ChatSession, ref.session_id)
+                return session if session is not None and session.workspace_id == integration.workspace_id else None
+            link = (await db.scalars(select(ExternalLink).where(
+                ExternalLink.integration == key_of(integration),
+                ExternalLink.kind == ref.link_kind,
+                ExternalLink.external_id == ref.external_id,
+            ))).first()
+            return None if link is None else await db.get(ChatSession, link.session_id)
+
+    async def _apply(self, integration: Integration, event: InboundEvent) -> str:
+        session = await self._session(integration, event.ref)
+        if session is None:
+            return "no session of this workspace matches"
+        key, state = key_of(integration), State(session.state)
+        workspace_id, conversations = integration.workspace_id, self.conversations
+        origin = {ORIGIN: key}
+        if event.type in ("rep_message", "rep_note"):
+            if event.type == "rep_message":
+                if state in ENDED_STATES:
+                    await conversations.transition(workspace_id, session.id, Action.REOPEN, actor="rep",
+                                                   actor_name=event.author_name, reopen_to=State.HUMAN, detail=origin)
+                elif state in (State.AI, State.HANDED_OFF):
+                    await conversations.transition(workspace_id, session.id, Action.REP_JOIN, actor="rep",
+                                                   actor_name=event.author_name, detail=origin)
+            data: dict[str, str] = {**origin}
+            if event.external_message_id:
+                data["external_message_id"] = event.external_message_id
+            await conversations.post_message(workspace_id, session.id, NewMessage(
+                author="rep", kind="text" if event.type == "rep_message" else "note", text=event.text,
+                html=event.html, author_name=event.author_name,
+                external_id=f"{key}:{event.event_id}"[:200], data=data,
+            ))
+            return "applied"
+        if event.type == "customer_message":
+            if state not in OPEN_STATES:
+                return f"the session is {state.value}"
+            await conversations.post_message(workspace_id, session.id, NewMessage(
+                author="visitor", text=event.text, external_id=f"{key}:{event.event_id}"[:200], data=origin,
+            ))
+            return "applied"
+        action = {"assigned": Action.REP_JOIN, "resolved": Action.RESOLVE, "reopened": Action.REOPEN}[event.type]
+        allowed = {Action.REP_JOIN: (State.HANDED_OFF,), Action.RESOLVE: (State.HANDED_OFF, State.HUMAN),
+                   Action.REOPEN: tuple(ENDED_STATES)}[action]
+        if state not in allowed:
+            return f"the session is {state.value}; {event.type} changes nothing"
+        await conversations.transition(workspace_id, session.id, action, actor="rep", actor_name=event.author_name,
+                                       reopen_to=State.HUMAN, detail=origin)
+        return "applied"

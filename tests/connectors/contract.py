@@ -1,0 +1,312 @@
+"""The connector contract: what every helpdesk connector must do, and a driver per helpdesk to observe it.
+
+A Stack is relaydesk served on a loopback port (so widget streams really stream) next to the helpdesk's sandbox,
+also on a loopback port; relaydesk calls the sandbox over HTTP, and the sandbox delivers its webhooks to relaydesk
+through an httpx2 client pointed at the relaydesk app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx2
+import pytest
+
+from relaydesk.connectors.install import install
+from relaydesk.core.conversations import NewMessage
+from relaydesk.sandbox.hubspot import HubSpotSandbox, RetryPolicy, SandboxConfig
+from relaydesk.sandbox.hubspot import create_app as create_hubspot_app
+from relaydesk.web import runtime as runtime_module
+from relaydesk.web.app import create_app
+from tests.conftest import LiveServer, make_settings
+from tests.helpers import Visitor, api
+
+PUBLIC_URL = "http://relaydesk.test"
+FAST_WEBHOOK_RETRIES = RetryPolicy(max_retries=3, first_delay_seconds=0.05, jitter_ratio=0.0, timeout_seconds=5.0)
+
+
+@dataclass
+class Handoff:
+    """What a handoff left in the helpdesk, as the driver reads it from the sandbox."""
+
+    conversation_id: str
+    transcript: list[str]
+    note: str
+    ticket_id: str | None
+    contact_id: str | None
+
+
+class Driver(Protocol):
+    """How the contract observes and acts on one helpdesk's sandbox."""
+
+    name: str
+
+    def settings(self) -> dict[str, Any]: ...
+
+    def wrong_credentials(self) -> tuple[dict[str, Any], str, str]:
+        """Settings with one bad credential, a fragment of the reason expected, and the setting named."""
+        ...
+
+    async def connect(self, stack: Stack) -> None: ...
+
+    def handoff(self, session_id: str) -> Handoff | None: ...
+
+    def rep_reply(self, session_id: str, text: str) -> None: ...
+
+    def close_in_helpdesk(self, session_id: str) -> None: ...
+
+    def is_closed(self, session_id: str) -> bool: ...
+
+    def outage(self, seconds: float) -> Callable[[float], None]:
+        """Start an outage on an injectable clock; the returned function moves that clock forward."""
+        ...
+
+    def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
+        """(url, headers, body) of every webhook the sandbox sent relaydesk."""
+        ...
+
+    async def drain(self) -> None: ...
+
+
+@dataclass
+class Stack:
+    """relaydesk with one workspace, plus the helpdesk sandbox its integration talks to."""
+
+    client: httpx2.AsyncClient
+    app: Any
+    workspace_id: str
+    widget_token: str
+    api_key: str
+    helpdesk_url: str
+    webhook_client: httpx2.AsyncClient
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return api(self.api_key)
+
+    @property
+    def conversations(self) -> Any:
+        return self.app.state.runtime.conversations
+
+    async def visitor(self, **contact: Any) -> Visitor:
+        response = await self.client.post("/api/widget/v1/contacts", json=contact,
+                                          headers={"X-Widget-Token": self.widget_token})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return Visitor(self.widget_token, body["token"], body["contact"]["id"])
+
+    async def verified_visitor(self, email: str, name: str) -> Visitor:
+        response = await self.client.post("/api/v1/contacts/authenticate", json={"email": email, "name": name},
+                                          headers=self.admin)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return Visitor(self.widget_token, body["token"], body["contact"]["id"])
+
+    async def chat(self, visitor: Visitor, *turns: tuple[str, str]) -> str:
+        """A widget session with visitor turns posted through the widget API and AI turns through the core."""
+        response = await self.client.post("/api/widget/v1/sessions", json={}, headers=visitor.headers)
+        assert response.status_code == 201, response.text
+        session_id = str(response.json()["id"])
+        for author, text in turns:
+            await self.say(visitor, session_id, author, text)
+            await self.settled(session_id, allow_none=True)  # the AI may answer in between, as it would live
+        return session_id
+
+    async def say(self, visitor: Visitor, session_id: str, author: str, text: str, **extra: Any) -> None:
+        if author == "visitor":
+            response = await self.client.post(f"/api/widget/v1/sessions/{session_id}/messages",
+                                              json={"text": text, **extra}, headers=visitor.headers)
+            assert response.status_code == 201, response.text
+        else:
+            await self.conversations.post_message(self.workspace_id, session_id, NewMessage(author, text))
+
+    async def hand_off(self, session_id: str, summary: str = "Invoice charged twice") -> None:
+        """Hand the session off through the admin API (unless the AI already did)."""
+        if (await self.session(session_id))["session"]["state"] != "ai":
+            return
+        response = await self.client.post(f"/api/v1/sessions/{session_id}/handoff", headers=self.admin,
+                                          json={"reason": "explicit_request", "topic": "billing", "summary": summary})
+        assert response.status_code == 200, response.text
+
+    async def session(self, session_id: str) -> dict[str, Any]:
+        response = await self.client.get(f"/api/v1/sessions/{session_id}", headers=self.admin)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def messages(self, session_id: str) -> list[dict[str, Any]]:
+        response = await self.client.get(f"/api/v1/sessions/{session_id}/messages", headers=self.admin)
+        messages: list[dict[str, Any]] = response.json()["messages"]
+        return messages
+
+    async def deliveries(self, session_id: str) -> list[dict[str, Any]]:
+        response = await self.client.get("/api/v1/deliveries", params={"session_id": session_id},
+                                         headers=self.admin)
+        deliveries: list[dict[str, Any]] = response.json()["deliveries"]
+        return deliveries
+
+    async def transcript(self, session_id: str) -> list[str]:
+        """What the visitor and the AI said, as relaydesk holds it (a component's text stands for it)."""
+        return [m["text"] or (m["component"] or {}).get("text", "") for m in await self.messages(session_id)
+                if m["author"] in ("visitor", "ai") and m["kind"] == "text"]
+
+    async def settled(
+        self, session_id: str, within_s: float = 10.0, *, allow_none: bool = False
+    ) -> list[dict[str, Any]]:
+        """Wait until the session's connector deliveries are all done (or dead), then return them."""
+        deadline = time.monotonic() + within_s
+        while True:
+            deliveries = await self.deliveries(session_id)
+            connector = [d for d in deliveries if d["kind"].startswith("connector.")]
+            if (connector or allow_none) and all(d["state"] in ("done", "dead") for d in deliveries):
+                return connector
+            assert time.monotonic() < deadline, f"deliveries still open: {deliveries}"
+            await asyncio.sleep(0.05)
+
+    async def wait_for(self, predicate: Callable[[], Any], within_s: float = 10.0) -> Any:
+        deadline = time.monotonic() + within_s
+        while True:
+            result = predicate()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return result
+            assert time.monotonic() < deadline, "condition not met in time"
+            await asyncio.sleep(0.05)
+
+
+async def read_stream(client: httpx2.AsyncClient, url: str, headers: dict[str, str],
+                      found: asyncio.Queue[dict[str, Any]]) -> None:
+    """Push every message event of a widget stream onto a queue until cancelled."""
+    current: dict[str, str] = {}
+    async with client.stream("GET", url, headers=headers, timeout=30) as response:
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line:
+                name, _, value = line.partition(":")
+                current[name] = value.lstrip()
+                continue
+            if current.get("event") == "message":
+                await found.put(json.loads(current["data"]))
+            current = {}
+
+
+class HubSpotDriver:
+    """The contract's view of the HubSpot sandbox."""
+
+    name = "hubspot"
+
+    def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
+        self.sandbox = HubSpotSandbox(SandboxConfig(retry_policy=FAST_WEBHOOK_RETRIES), webhook_client)
+        self.url = ""
+
+    def settings(self) -> dict[str, Any]:
+        config = self.sandbox.config
+        return {
+            "app_id": config.app_id, "client_id": config.client_id, "client_secret": config.client_secret,
+            "developer_api_key": config.developer_api_key, "inbox_id": "1001", "default_assignee": "7001",
+            "api_base_url": self.url, "app_base_url": self.url,
+        }
+
+    def wrong_credentials(self) -> tuple[dict[str, Any], str, str]:
+        return {**self.settings(), "developer_api_key": "not-the-key"}, "developer API key", "developer_api_key"
+
+    async def connect(self, stack: Stack) -> None:
+        saved = await stack.client.put("/api/v1/integrations/hubspot", headers=stack.admin,
+                                       json={"settings": self.settings()})
+        assert saved.status_code == 200, saved.text
+        authorize = saved.json()["authorize_url"]
+        async with httpx2.AsyncClient() as browser:
+            granted = await browser.get(authorize, follow_redirects=False)
+        assert granted.status_code == 302, granted.text
+        callback = urlsplit(granted.headers["location"])
+        connected = await stack.client.get(f"{callback.path}?{callback.query}")
+        assert connected.status_code == 200, connected.text
+        assert connected.json()["status"] == "active", connected.json()
+
+    def thread(self, session_id: str) -> Any:
+        return next((t for t in self.sandbox.state.threads.values()
+                     if t.integration_thread_id == f"relaydesk-{session_id}"), None)
+
+    def handoff(self, session_id: str) -> Handoff | None:
+        thread = self.thread(session_id)
+        if thread is None:
+            return None
+        comments = [m["text"] for m in thread.messages if m["type"] == "COMMENT"]
+        return Handoff(
+            conversation_id=thread.id,
+            transcript=[m["text"] for m in thread.messages if m["type"] == "MESSAGE"],
+            note=comments[0] if comments else "",
+            ticket_id=thread.ticket_id,
+            contact_id=thread.associated_contact_id if thread.associated_contact_id in self.sandbox.state.contacts
+            else None,
+        )
+
+    def rep_reply(self, session_id: str, text: str) -> None:
+        self.sandbox.send_rep_message(self.thread(session_id).id, text, actor_id=self.sandbox.default_rep_actor,
+                                      source="CRM_UI")
+
+    def close_in_helpdesk(self, session_id: str) -> None:
+        self.sandbox.set_status(self.thread(session_id).id, "CLOSED", source="CRM_UI")
+
+    def is_closed(self, session_id: str) -> bool:
+        return bool(self.thread(session_id).status == "CLOSED")
+
+    def outage(self, seconds: float) -> Callable[[float], None]:
+        now = [1_000.0]
+        self.sandbox.faults.clock = lambda: now[0]
+        self.sandbox.faults.outage(seconds)
+
+        def advance(by: float) -> None:
+            now[0] += by
+
+        return advance
+
+    def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
+        sent = []
+        for delivery in self.sandbox.webhooks.deliveries:
+            for attempt in delivery.attempts:
+                sent.append((delivery.url, attempt.headers, attempt.body))
+        return sent
+
+    async def drain(self) -> None:
+        await self.sandbox.webhooks.drain()
+
+    def app(self) -> Any:
+        return create_hubspot_app(sandbox=self.sandbox)
+
+
+DRIVERS: dict[str, Callable[[httpx2.AsyncClient], Any]] = {"hubspot": HubSpotDriver}
+
+
+@contextlib.asynccontextmanager
+async def stack_with(name: str, database_url: str, data_dir: Path) -> AsyncIterator[tuple[Stack, Any]]:
+    """relaydesk and the named helpdesk's sandbox, both served. relaydesk runs with the connectors as its only
+    installed part: the AI agent stays out, so a session holds exactly what the test wrote."""
+    settings = make_settings(database_url, data_dir, public_url=PUBLIC_URL)
+    app = create_app(settings, configure_logs=False)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(runtime_module, "default_installers", lambda: [install])
+    webhook_client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app), base_url=PUBLIC_URL)
+    driver = DRIVERS[name](webhook_client)
+    async with LiveServer(driver.app()) as helpdesk, LiveServer(app) as server, \
+            httpx2.AsyncClient(base_url=server.url, timeout=15) as client:
+        driver.url = helpdesk.url
+        runtime = app.state.runtime
+        workspace, key = await runtime.conversations.create_workspace("Acme")
+        stack = Stack(client, app, workspace.id, workspace.widget_token, key, helpdesk.url, webhook_client)
+        try:
+            yield stack, driver
+        finally:
+            await driver.drain()
+            patch.undo()
+    await webhook_client.aclose()
