@@ -16,10 +16,16 @@ import httpx2
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import free_port
 
 STREAMING = {"/api/widget/v1/sessions/{session_id}/events"}
+# Operations whose input is judged by more than a schema can state, so a schema-valid request may rightly be refused:
+# an upload by what its bytes are (empty files and unlisted types get 415), the rules by cross-field checks of AI
+# actions (URL placeholders must be exactly the path parameters), an OAuth callback by the signature of its `state`.
+# Every other check still runs on them.
+VALIDATED_BEYOND_SCHEMA = {"/api/widget/v1/uploads", "/api/v1/rules", "/api/v1/integrations/{connector}/oauth/callback"}
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +70,12 @@ async def _prepare(url: str, workspace: dict[str, str]) -> dict[str, Any]:
 
 def fuzz(operation: Any, base_url: str, headers: dict[str, str]) -> None:
     """Up to 25 generated requests to one operation, each checked against the schema."""
+    excluded = [positive_data_acceptance] if operation.path in VALIDATED_BEYOND_SCHEMA else []
 
     @given(case=operation.as_strategy())
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case: Any) -> None:
-        case.call_and_validate(base_url=base_url, headers=headers, timeout=10)
+        case.call_and_validate(base_url=base_url, headers=headers, timeout=10, excluded_checks=excluded)
 
     check()
 

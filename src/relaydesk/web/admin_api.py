@@ -6,7 +6,7 @@ import time
 from typing import Annotated, Any
 
 import jwt
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -39,6 +39,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 422)
 }
 router = APIRouter(prefix="/api/v1", tags=["admin"], responses=ERRORS)
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a delivery's id")]
 
 VERIFIED_TOKEN_DAYS = 30
 
@@ -246,7 +247,7 @@ async def list_deliveries(
 
 
 @router.post("/deliveries/{job_id}/retry", response_model=DeliveryOut)
-async def retry_delivery(job_id: int, workspace: ApiWorkspace, runtime: RuntimeDep) -> dict[str, Any]:
+async def retry_delivery(job_id: JobId, workspace: ApiWorkspace, runtime: RuntimeDep) -> dict[str, Any]:
     """Put a dead-lettered delivery back in line."""
     async with runtime.db.transaction() as tx:
         job = await outbox.retry_dead(tx, workspace.id, job_id)
@@ -256,7 +257,7 @@ async def retry_delivery(job_id: int, workspace: ApiWorkspace, runtime: RuntimeD
 
 
 @router.post("/deliveries/{job_id}/discard", response_model=DeliveryOut)
-async def discard_delivery(job_id: int, workspace: ApiWorkspace, runtime: RuntimeDep) -> dict[str, Any]:
+async def discard_delivery(job_id: JobId, workspace: ApiWorkspace, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.db.transaction() as tx:
         job = await outbox.discard(tx, workspace.id, job_id)
         return _delivery_view(job)

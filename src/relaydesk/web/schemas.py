@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, WithJsonSchema
 
 from relaydesk.core.webhooks_out import EVENT_TYPES
 
@@ -15,6 +16,23 @@ ClientId = Field(
     pattern=r"^[A-Za-z0-9._:-]+$",
     description="the sender's id for this message; a repeat with the same id returns the first",
 )
+
+
+_LOCAL = re.compile(r"^[^\s@\"(),:;<>\[\\\]]{1,64}$")
+_LABEL = re.compile(r"^[^\s@\"(),:;<>\[\\\]./]{1,63}$")
+
+
+def _check_email(value: str) -> str:
+    """An address by its syntax alone: intranet and test domains are real addresses for someone."""
+    local, at, domain = value.strip().rpartition("@")
+    if not at or len(value) > 254 or not _LOCAL.match(local) or local.startswith(".") or local.endswith(".") \
+            or ".." in local or not all(_LABEL.match(label) for label in domain.split(".")):
+        raise ValueError("not an email address")
+    return f"{local}@{domain.lower()}"
+
+
+Email = Annotated[str, AfterValidator(_check_email), WithJsonSchema({"type": "string", "format": "email",
+                                                                     "maxLength": 254})]
 
 
 class Strict(BaseModel):
@@ -48,7 +66,7 @@ class ContactIn(Strict):
     """What a visitor, or the page, says about itself: stored, never trusted."""
 
     name: str | None = Field(default=None, max_length=200)
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: str | None = Field(default=None, max_length=50)
     custom_data: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=50)
 
@@ -61,7 +79,7 @@ class ContactTokenOut(BaseModel):
 class AuthenticateIn(Strict):
     """Called by the customer's backend: the only way to a verified contact."""
 
-    email: EmailStr
+    email: Email
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=50)
     external_user_id: str | None = Field(default=None, max_length=200)
