@@ -15,6 +15,7 @@ from relaydesk.channels.widget.pages import DEMO_WORKSPACE_FILE as DEMO_FILE
 from relaydesk.config import Settings
 from relaydesk.connectors.cli import integrations_app
 from relaydesk.logs import configure_logging
+from relaydesk.web.dashboard import cli as dashboard_cli
 
 app = typer.Typer(help="relaydesk: an AI front door for customer support, with handoff to your helpdesk.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(bench_app, name="bench")
 app.add_typer(integrations_app, name="integrations")
+app.add_typer(dashboard_cli.app, name="user", help="Dashboard users.")
 app.add_typer(kb_app, name="kb")
 
 HostOpt = Annotated[str | None, typer.Option(help="address to listen on (default RELAYDESK_HOST)")]
@@ -184,10 +186,12 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(created, indent=2))
         path.chmod(0o600)
+    login = asyncio.run(dashboard_cli.ensure_demo_owner(settings, created["id"]))
     base = f"http://{settings.host}:{settings.port}"
     typer.echo(
         f"\nrelaydesk demo: everything in one process, data in {settings.data_dir}/\n"
         f"  widget demo     {base}/demo\n"
+        f"  dashboard       {base}/app   (sign in: {login['email']} / {login['password']})\n"
         f"  API reference   {base}/docs\n"
         f"  health          {base}/healthz   {base}/readyz   {base}/metrics\n"
         f"  widget token    {created['widget_token']}\n"

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.agent import analyzers
+from relaydesk.agent.actions import ActionDefinition
 from relaydesk.agent.decision import AgentContext, Answer, Brain, Citation, Decision, HandOff, Resolve, Turn
 from relaydesk.agent.knowledge import KnowledgeBase, collect_documents
 from relaydesk.agent.llm import LLMBrain, LLMSettings
@@ -173,9 +174,10 @@ class Responder:
                 # Live only: the widget shows the answer growing; the committed message replaces the draft.
                 await bus.publish(channel, {"type": "draft", "session_id": context.session_id, "delta": delta})
 
-            return await LLMBrain(llm, http_client=self.http, retrieve=retrieve, fallback=brain).decide(
-                context, on_token=draft
-            )
+            actions = [ActionDefinition.model_validate(a) for a in agent_settings.get("actions", [])]
+            return await LLMBrain(
+                llm, http_client=self.http, retrieve=retrieve, fallback=brain, actions=actions, action_client=self.http
+            ).decide(context, on_token=draft)
         return await brain.decide(context)
 
     async def _index(self, workspace_id: str) -> PassageIndex:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from relaydesk.core import integrations as _integrations  # noqa: F401  (its tables join the metadata)
+from relaydesk.core import users as _users  # noqa: F401  (its tables join the metadata)
 from relaydesk.core.models import Base
 
 target_metadata = Base.metadata

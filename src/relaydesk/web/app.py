@@ -11,7 +11,8 @@ from relaydesk import __version__
 from relaydesk.channels.widget import pages as widget_pages
 from relaydesk.config import Settings
 from relaydesk.logs import configure_logging
-from relaydesk.web import admin_api, errors, health, integrations_api, webhooks_in, widget_api
+from relaydesk.web import admin_api, admin_more_api, errors, health, integrations_api, webhooks_in, widget_api
+from relaydesk.web.dashboard.site import create_dashboard
 from relaydesk.web.middleware import BodyLimit, RequestContext
 from relaydesk.web.runtime import Runtime
 
@@ -45,6 +46,8 @@ def create_app(
     app.include_router(widget_api.router)
     app.include_router(widget_pages.router)
     app.include_router(admin_api.router)
+    app.include_router(admin_more_api.router)
+    app.mount("/app", create_dashboard(app))
     app.include_router(integrations_api.router)
     app.include_router(webhooks_in.router)
     # Multipart framing adds a little to the file itself.
