@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     in_process_workers: bool = True
 
+    widget_ip_burst: int = Field(default=240, description="widget requests one IP may make at once")
+    widget_ip_per_second: float = 4.0
+    widget_contact_burst: int = Field(default=60, description="widget requests one visitor may make at once")
+    widget_contact_per_second: float = 1.0
+
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = Field(default=10 * 1_048_576, description="the largest upload any workspace may allow")
     max_message_chars: int = 10_000

@@ -20,7 +20,7 @@ from relaydesk.channels.widget.copy import RTL, accepted_languages, choose_langu
 from relaydesk.channels.widget.cors import WidgetRoute
 from relaydesk.channels.widget.csat import submit_csat
 from relaydesk.channels.widget.html import visitor_view
-from relaydesk.channels.widget.limits import Rate, RateLimiter, retry_after_header
+from relaydesk.channels.widget.limits import Rate, RateLimiter, WidgetRates, retry_after_header
 from relaydesk.channels.widget.settings import UPLOAD_TYPES, widget_settings
 from relaydesk.channels.widget.uploads import UploadRefused, UploadStore
 from relaydesk.core.conversations import NewMessage, contact_view, message_view, new_device_id, session_view
@@ -51,7 +51,12 @@ def rate_limiter(request: Request) -> RateLimiter:
     """The process's widget rate limiter, made on first use (tests may put their own on `app.state`)."""
     limiter: RateLimiter | None = getattr(request.app.state, "widget_rate_limiter", None)
     if limiter is None:
-        limiter = request.app.state.widget_rate_limiter = RateLimiter()
+        settings = request.app.state.runtime.settings
+        rates = WidgetRates(
+            per_ip=Rate(settings.widget_ip_burst, settings.widget_ip_per_second),
+            per_contact=Rate(settings.widget_contact_burst, settings.widget_contact_per_second),
+        )
+        limiter = request.app.state.widget_rate_limiter = RateLimiter(rates)
     return limiter
 
 
