@@ -32,6 +32,10 @@ app.add_typer(dashboard_cli.app, name="user", help="Dashboard users.")
 app.add_typer(kb_app, name="kb")
 
 HostOpt = Annotated[str | None, typer.Option(help="address to listen on (default RELAYDESK_HOST)")]
+BackendsOpt = Annotated[str, typer.Option(help="comma-separated: sqlite,postgres")]
+PostgresOpt = Annotated[str, typer.Option(help="server to create a throwaway database on")]
+OutputOpt = Annotated[Path | None, typer.Option(help="also write the figures here as JSON")]
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 PortOpt = Annotated[int | None, typer.Option(help="port to listen on (default RELAYDESK_PORT)")]
 
 
@@ -184,7 +188,8 @@ def demo(host: HostOpt = None, port: PortOpt = None) -> None:
         f"  widget demo     {base}/demo   (ask for a person to see a handoff)\n"
         f"  dashboard       {base}/app   (sign in: {created.owner_email} / {created.owner_password})\n"
         f"  HubSpot inbox   {running.sandboxes.console_url}   (sandbox rep console: reply here)\n"
-        f"  LLM sandbox     {running.sandboxes.openai_url}/v1   (OpenAI-compatible; model sandbox-chat)\n"
+        f"  LLM sandbox     {running.sandboxes.openai_url}/v1   (OpenAI-compatible, model "
+        f"{running.sandboxes.chat.models[0]})\n"
         f"  API reference   {base}/docs\n"
         f"  health          {base}/healthz   {base}/readyz   {base}/metrics\n"
         f"  widget token    {created.widget_token}\n"
@@ -214,15 +219,15 @@ def sandbox(
 
 @bench_app.command("core")
 def bench_core(
-    backends: Annotated[str, typer.Option(help="comma-separated: sqlite,postgres")] = "sqlite,postgres",
-    postgres_url: Annotated[str, typer.Option(help="server to create a throwaway database on")] =
-        "postgresql://postgres@127.0.0.1:5432/test",
+    backends: BackendsOpt = "sqlite,postgres",
+    postgres_url: PostgresOpt = PG_DEFAULT,
     runs: Annotated[int, typer.Option(min=1, help="repetitions; medians are reported")] = 3,
     messages: Annotated[int, typer.Option(min=10, help="messages per run")] = 2000,
     jobs: Annotated[int, typer.Option(min=10, help="outbox jobs per drain run")] = 1000,
-    output: Annotated[Path | None, typer.Option(help="also write the figures here as JSON")] = None,
+    output: OutputOpt = None,
 ) -> None:
     """Messages accepted per second end to end, and outbox drain rate against a 20 ms target."""
+    configure_logging("warning")
     from relaydesk.bench.core import run_core_bench
 
     results = asyncio.run(run_core_bench(
@@ -237,15 +242,15 @@ def bench_core(
 
 @bench_app.command("stream")
 def bench_stream(
-    backends: Annotated[str, typer.Option(help="comma-separated: sqlite,postgres")] = "sqlite,postgres",
-    postgres_url: Annotated[str, typer.Option(help="server to create a throwaway database on")] =
-        "postgresql://postgres@127.0.0.1:5432/test",
+    backends: BackendsOpt = "sqlite,postgres",
+    postgres_url: PostgresOpt = PG_DEFAULT,
     streams: Annotated[int, typer.Option(min=1, help="widget streams held open")] = 1000,
     replies: Annotated[int, typer.Option(min=10, help="rep replies posted")] = 300,
     rate: Annotated[float, typer.Option(min=1, help="replies per second")] = 50.0,
-    output: Annotated[Path | None, typer.Option(help="also write the figures here as JSON")] = None,
+    output: OutputOpt = None,
 ) -> None:
     """Rep reply committed → on the visitor's open stream (median, p99), with many streams open; memory per stream."""
+    configure_logging("warning")
     from relaydesk.bench.stream import run_stream_bench
 
     results = asyncio.run(run_stream_bench(

@@ -72,11 +72,9 @@ async def throwaway_database(backend: str, postgres_url: str, workdir: Path) -> 
         await admin.close()
 
 
-async def _accept_rate(url: str, workdir: Path, messages: int) -> float:
-    """Messages per second through a separate server process."""
-    db = Database(url)
-    workspace, _ = await Conversations(db, Bus()).create_workspace("bench")
-    await db.dispose()
+@asynccontextmanager
+async def serve_process(url: str, workdir: Path) -> AsyncIterator[tuple[int, str]]:
+    """A `relaydesk serve` process on `url`, ready to answer: its pid and base URL."""
     port = free_port()
     env = {**os.environ, "RELAYDESK_DATABASE_URL": url, "RELAYDESK_DATA_DIR": str(workdir),
            "RELAYDESK_SECRET_KEY": "bench", "RELAYDESK_LOG_LEVEL": "warning", "RELAYDESK_LOG_JSON": "true",
@@ -89,8 +87,7 @@ async def _accept_rate(url: str, workdir: Path, messages: int) -> float:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx2.AsyncClient(base_url=base, timeout=30,
-                                      limits=httpx2.Limits(max_connections=CONCURRENCY)) as client:
+        async with httpx2.AsyncClient(base_url=base) as client:
             for _ in range(300):
                 try:
                     if (await client.get("/readyz")).status_code == 200:
@@ -98,27 +95,40 @@ async def _accept_rate(url: str, workdir: Path, messages: int) -> float:
                 except httpx2.HTTPError:
                     pass
                 await asyncio.sleep(0.1)
-            sessions = []
-            for _ in range(CONCURRENCY):
-                token = (await client.post("/api/widget/v1/contacts", json={},
-                                           headers={"X-Widget-Token": workspace.widget_token})).json()["token"]
-                headers = {"X-Widget-Token": workspace.widget_token, "Authorization": f"Bearer {token}"}
-                session = (await client.post("/api/widget/v1/sessions", json={}, headers=headers)).json()["id"]
-                sessions.append((session, headers))
-            per_session = messages // CONCURRENCY
-
-            async def visitor(session_id: str, headers: dict[str, str]) -> None:
-                for i in range(per_session):
-                    response = await client.post(f"/api/widget/v1/sessions/{session_id}/messages",
-                                                 json={"text": f"message {i}", "client_id": f"m{i}"}, headers=headers)
-                    response.raise_for_status()
-
-            started = time.perf_counter()
-            await asyncio.gather(*(visitor(s, h) for s, h in sessions))
-            return per_session * CONCURRENCY / (time.perf_counter() - started)
+            else:
+                raise RuntimeError("the server did not become ready")
+        yield server.pid, base
     finally:
         server.terminate()
-        await asyncio.wait_for(server.wait(), 10)
+        await asyncio.wait_for(server.wait(), 15)
+
+
+async def _accept_rate(url: str, workdir: Path, messages: int) -> float:
+    """Messages per second through a separate server process."""
+    db = Database(url)
+    workspace, _ = await Conversations(db, Bus()).create_workspace("bench")
+    await db.dispose()
+    async with serve_process(url, workdir) as (_pid, base), httpx2.AsyncClient(
+        base_url=base, timeout=30, limits=httpx2.Limits(max_connections=CONCURRENCY)
+    ) as client:
+        sessions = []
+        for _ in range(CONCURRENCY):
+            token = (await client.post("/api/widget/v1/contacts", json={},
+                                       headers={"X-Widget-Token": workspace.widget_token})).json()["token"]
+            headers = {"X-Widget-Token": workspace.widget_token, "Authorization": f"Bearer {token}"}
+            session = (await client.post("/api/widget/v1/sessions", json={}, headers=headers)).json()["id"]
+            sessions.append((session, headers))
+        per_session = messages // CONCURRENCY
+
+        async def visitor(session_id: str, headers: dict[str, str]) -> None:
+            for i in range(per_session):
+                response = await client.post(f"/api/widget/v1/sessions/{session_id}/messages",
+                                             json={"text": f"message {i}", "client_id": f"m{i}"}, headers=headers)
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(visitor(s, h) for s, h in sessions))
+        return per_session * CONCURRENCY / (time.perf_counter() - started)
 
 
 async def wait_until(condition: Callable[[], bool], step_s: float = 0.02) -> None:

@@ -14,7 +14,6 @@ import os
 import random
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -23,12 +22,10 @@ from typing import Any
 
 import httpx2
 
-from relaydesk.bench.core import free_port, throwaway_database, wait_until
-
-LIFTED_LIMITS = {
-    "RELAYDESK_WIDGET_IP_BURST": "1000000", "RELAYDESK_WIDGET_IP_PER_SECOND": "1000000",
-    "RELAYDESK_WIDGET_CONTACT_BURST": "1000000", "RELAYDESK_WIDGET_CONTACT_PER_SECOND": "1000000",
-}
+from relaydesk.bench.core import serve_process, throwaway_database, wait_until
+from relaydesk.core.bus import Bus
+from relaydesk.core.conversations import Conversations
+from relaydesk.core.db import Database
 
 
 def _rss_bytes(pid: int) -> int:
@@ -66,33 +63,15 @@ async def _run(
     backend: str, postgres_url: str, workdir: Path, streams: int, replies: int, rate: float
 ) -> dict[str, Any]:
     async with throwaway_database(backend, postgres_url, workdir) as url:
-        from relaydesk.core.bus import Bus
-        from relaydesk.core.conversations import Conversations
-        from relaydesk.core.db import Database
-
         db = Database(url)
         workspace, key = await Conversations(db, Bus()).create_workspace("bench")
         await db.dispose()
-        port = free_port()
-        env = {**os.environ, "RELAYDESK_DATABASE_URL": url, "RELAYDESK_DATA_DIR": str(workdir),
-               "RELAYDESK_SECRET_KEY": "bench", "RELAYDESK_LOG_LEVEL": "warning", "RELAYDESK_LOG_JSON": "true",
-               **LIFTED_LIMITS}
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "relaydesk", "serve", "--port", str(port), "--no-workers",
-            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
         limits = httpx2.Limits(max_connections=streams + 64, max_keepalive_connections=streams + 64)
         tasks: list[asyncio.Task[None]] = []
-        try:
-            async with httpx2.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-                for _ in range(300):
-                    try:
-                        if (await client.get("/readyz")).status_code == 200:
-                            break
-                    except httpx2.HTTPError:
-                        pass
-                    await asyncio.sleep(0.1)
+        async with serve_process(url, workdir) as (pid, base), httpx2.AsyncClient(
+            base_url=base, timeout=30, limits=limits
+        ) as client:
+            try:
                 widget = {"X-Widget-Token": workspace.widget_token}
                 sessions: list[tuple[str, dict[str, str]]] = []
                 for _ in range(streams):
@@ -101,7 +80,7 @@ async def _run(
                     session = (await client.post("/api/widget/v1/sessions", json={}, headers=headers)).json()["id"]
                     sessions.append((session, headers))
                 await asyncio.sleep(1.0)
-                rss_before = _rss_bytes(server.pid)
+                rss_before = _rss_bytes(pid)
                 arrivals: dict[str, float] = {}
                 for session, headers in sessions:
                     opened = asyncio.Event()
@@ -109,7 +88,7 @@ async def _run(
                         client, f"/api/widget/v1/sessions/{session}/events", headers, arrivals, opened)))
                     await opened.wait()
                 await asyncio.sleep(2.0)
-                rss_after = _rss_bytes(server.pid)
+                rss_after = _rss_bytes(pid)
                 admin = {"Authorization": f"Bearer {key}"}
                 sent: list[str] = []
                 started = time.perf_counter()
@@ -123,12 +102,10 @@ async def _run(
                     await asyncio.sleep(max(0.0, started + (n + 1) / rate - time.perf_counter()))
                 deadline = time.monotonic() + 30
                 await wait_until(lambda: len(arrivals) >= len(sent) or time.monotonic() > deadline, 0.05)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            server.terminate()
-            await asyncio.wait_for(server.wait(), 15)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
         latencies_ms = [arrivals[c] * 1000 for c in sent if c in arrivals]
         return {
             "streams": streams,

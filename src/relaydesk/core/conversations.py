@@ -20,7 +20,7 @@ from relaydesk.core import webhooks_out
 from relaydesk.core.bus import Bus, Event
 from relaydesk.core.db import Database
 from relaydesk.core.delivery import notify_outbox
-from relaydesk.core.errors import DomainError, NotFound
+from relaydesk.core.errors import Conflict, DomainError, NotFound
 from relaydesk.core.html import sanitize_rep_html
 from relaydesk.core.models import (
     ApiKey,
@@ -34,7 +34,7 @@ from relaydesk.core.models import (
     utcnow,
 )
 from relaydesk.core.producers import Change, Producer
-from relaydesk.core.states import Action, State, next_state
+from relaydesk.core.states import OPEN_STATES, Action, State, next_state
 from relaydesk.crypto import hash_api_key, new_api_key, new_widget_token
 
 EVENT_OF_ACTION = {
@@ -460,6 +460,29 @@ class Conversations:
         after.events.append((session_channel(session_id), event))
         after.events.append((workspace_channel(workspace_id), event))
         return session, message
+
+    async def rep_reply(
+        self,
+        workspace_id: str,
+        session_id: str,
+        *,
+        text: str,
+        kind: str = "text",
+        author_name: str | None = None,
+        client_id: str | None = None,
+    ) -> Posted:
+        """A rep's reply (the rep takes the session from the AI or the queue first) or an internal note."""
+        session = await self.get_session(workspace_id, session_id)
+        new = NewMessage(author="rep", kind=kind, text=text, author_name=author_name, client_id=client_id)
+        repeat = await self.find_repeat(workspace_id, session_id, new)
+        if repeat is not None:
+            return repeat
+        state = State(session.state)
+        if kind == "text" and state not in OPEN_STATES:
+            raise Conflict(f"this session is {state.value}; reopen it before replying")
+        if kind == "text" and state in (State.AI, State.HANDED_OFF):
+            await self.transition(workspace_id, session_id, Action.REP_JOIN, actor="rep", actor_name=author_name)
+        return await self.post_message(workspace_id, session_id, new)
 
     # -- state ------------------------------------------------------------------------------------------------
 

@@ -11,11 +11,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from relaydesk.core import outbox, webhooks_out
-from relaydesk.core.conversations import NewMessage, contact_view, message_view, session_view
+from relaydesk.core.conversations import contact_view, message_view, session_view
 from relaydesk.core.delivery import notify_outbox
 from relaydesk.core.errors import Conflict, NotFound
 from relaydesk.core.models import Handoff, OutboxJob, WebhookEndpoint
-from relaydesk.core.states import OPEN_STATES, Action, State
+from relaydesk.core.states import Action, State
 from relaydesk.web.deps import ApiWorkspace, RuntimeDep
 from relaydesk.web.schemas import (
     AuthenticateIn,
@@ -125,22 +125,10 @@ async def post_rep_message(
     session_id: str, body: RepMessageIn, workspace: ApiWorkspace, runtime: RuntimeDep
 ) -> JSONResponse:
     """A rep's reply (the rep takes the session from the AI) or an internal note the visitor never sees."""
-    conversations = runtime.conversations
-    session = await conversations.get_session(workspace.id, session_id)
-    new = NewMessage(
-        author="rep", kind=body.kind, text=body.text, author_name=body.author_name, client_id=body.client_id
+    posted = await runtime.conversations.rep_reply(
+        workspace.id, session_id, text=body.text, kind=body.kind, author_name=body.author_name,
+        client_id=body.client_id,
     )
-    repeat = await conversations.find_repeat(workspace.id, session_id, new)
-    if repeat is not None:
-        return JSONResponse({"message": message_view(repeat.message), "created": False}, status_code=200)
-    state = State(session.state)
-    if state not in OPEN_STATES and body.kind == "text":
-        raise Conflict(f"this session is {state.value}; reopen it before replying")
-    if body.kind == "text" and state in (State.AI, State.HANDED_OFF):
-        await conversations.transition(
-            workspace.id, session_id, Action.REP_JOIN, actor="rep", actor_name=body.author_name
-        )
-    posted = await conversations.post_message(workspace.id, session_id, new)
     return JSONResponse(
         {"message": message_view(posted.message), "created": posted.created}, status_code=201 if posted.created else 200
     )

@@ -21,7 +21,6 @@ from relaydesk.web.dashboard.auth import FormDep, SignedInDep
 from relaydesk.web.dashboard.i18n import t
 from relaydesk.web.dashboard.pages import done, page
 from relaydesk.web.dashboard.render import render
-from relaydesk.web.dashboard.workspace_admin import rep_message
 from relaydesk.web.deps import RuntimeDep
 from relaydesk.web.runtime import Runtime
 from relaydesk.web.stream import parse_cursor, session_events
@@ -312,7 +311,7 @@ async def post_message(session_id: str, runtime: RuntimeDep, signed: SignedInDep
     kind: Literal["text", "note"] = "note" if form.get("kind") == "note" else "text"
     if not text:
         return await done(runtime, signed, f"/sessions/{session_id}", t("session.empty_message"), kind="error")
-    await rep_message(runtime.conversations, signed.session.workspace_id, session_id, text=text[:10_000],
+    await runtime.conversations.rep_reply(signed.session.workspace_id, session_id, text=text[:10_000],
                       kind=kind, author_name=signed.user.display_name,
                       client_id=str(form.get("client_id") or "")[:100] or None)
     return RedirectResponse(f"/app/sessions/{session_id}#composer", status_code=303)

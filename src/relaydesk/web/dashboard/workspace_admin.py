@@ -17,10 +17,8 @@ from relaydesk.agent.offline import OfflineBrain
 from relaydesk.agent.policy import HandoffSettings
 from relaydesk.agent.responder import ingest_documents, knowledge_dir
 from relaydesk.agent.retrieval import PassageIndex, SearchResult
-from relaydesk.core.conversations import Conversations, NewMessage, Posted
 from relaydesk.core.errors import Conflict, DomainError, NotFound
 from relaydesk.core.models import ApiKey, Workspace, utcnow
-from relaydesk.core.states import OPEN_STATES, Action, State
 from relaydesk.core.users import Users
 from relaydesk.crypto import hash_api_key, new_api_key
 from relaydesk.web.runtime import Runtime
@@ -31,30 +29,6 @@ MAX_SOURCES = 50
 REDACTED = "••••"
 
 # -- sessions ---------------------------------------------------------------------------------------------------
-
-
-async def rep_message(
-    conversations: Conversations,
-    workspace_id: str,
-    session_id: str,
-    *,
-    text: str,
-    kind: Literal["text", "note"],
-    author_name: str | None,
-    client_id: str | None = None,
-) -> Posted:
-    """A rep's reply (taking the session from the AI or the queue first) or an internal note."""
-    session = await conversations.get_session(workspace_id, session_id)
-    new = NewMessage(author="rep", kind=kind, text=text, author_name=author_name, client_id=client_id)
-    repeat = await conversations.find_repeat(workspace_id, session_id, new)
-    if repeat is not None:
-        return repeat
-    state = State(session.state)
-    if kind == "text" and state not in OPEN_STATES:
-        raise Conflict(f"this session is {state.value}; reopen it before replying")
-    if kind == "text" and state in (State.AI, State.HANDED_OFF):
-        await conversations.transition(workspace_id, session_id, Action.REP_JOIN, actor="rep", actor_name=author_name)
-    return await conversations.post_message(workspace_id, session_id, new)
 
 
 # -- workspace settings -----------------------------------------------------------------------------------------
