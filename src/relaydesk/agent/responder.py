@@ -22,7 +22,6 @@ from relaydesk.agent import analyzers
 from relaydesk.agent.actions import ActionDefinition
 from relaydesk.agent.decision import AgentContext, Answer, Brain, Citation, Decision, HandOff, Resolve, Turn
 from relaydesk.agent.knowledge import KnowledgeBase, collect_documents
-from relaydesk.agent.llm import LLMBrain, LLMSettings
 from relaydesk.agent.offline import OfflineBrain
 from relaydesk.agent.policy import HandoffSettings
 from relaydesk.agent.retrieval import PassageIndex
@@ -152,6 +151,9 @@ class Responder:
         offline = OfflineBrain(index, handoff)
         brain: Brain = _ThreadedBrain(offline)
         if agent_settings.get("brain") == "llm" and self.settings.llm_base_url and self.settings.llm_model:
+            # Imported here: the offline default needs no model SDK (it comes with the `llm` extra).
+            from relaydesk.agent.llm import LLMBrain, LLMSettings
+
             llm = LLMSettings(
                 base_url=self.settings.llm_base_url,
                 model=self.settings.llm_model,
