@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from starlette.types import ASGIApp
 
 from relaydesk.channels.widget.pages import DEMO_WORKSPACE_FILE as DEMO_FILE
 from relaydesk.config import Settings
@@ -42,11 +43,8 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _serve(settings: Settings, *, run_workers: bool) -> None:
-    from relaydesk.web.app import create_app
-
+def _serve(settings: Settings, application: ASGIApp) -> None:
     configure_logging(settings.log_level, settings.log_json)
-    application = create_app(settings, run_workers=run_workers, configure_logs=False)
     config = uvicorn.Config(application, host=settings.host, port=settings.port, log_config=None,
                             proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
                             timeout_graceful_shutdown=5, access_log=False)
@@ -62,8 +60,10 @@ def serve(
     )] = None,
 ) -> None:
     """Serve the API, widget and webhooks."""
+    from relaydesk.web.app import create_app
+
     settings = _settings(host=host, port=port, in_process_workers=workers)
-    _serve(settings, run_workers=settings.in_process_workers)
+    _serve(settings, create_app(settings, run_workers=settings.in_process_workers, configure_logs=False))
 
 
 @app.command()
@@ -174,38 +174,47 @@ async def _only_workspace(settings: Settings) -> str:
 
 @app.command()
 def demo(host: HostOpt = None, port: PortOpt = None) -> None:
-    """Run everything in one process on SQLite under ./relaydesk-data, with a demo workspace."""
-    settings = _settings(host=host, port=port, in_process_workers=True)
+    """Run everything in one process on SQLite under ./relaydesk-data, with a demo workspace and sandbox helpdesks."""
+    from relaydesk import demo as demo_module
+
+    settings = demo_module.demo_settings(_settings(host=host, port=port))
     if settings.database_url and not settings.is_sqlite:
         typer.echo("note: the demo runs on the configured database, not the embedded default")
-    path = Path(settings.data_dir) / DEMO_FILE
-    if path.exists():
-        created = json.loads(path.read_text())
-    else:
-        from relaydesk.agent.responder import ingest_documents
-        from relaydesk.agent.sample import SAMPLE_KB_DIR
-
-        created = asyncio.run(_create_workspace(settings, "Demo"))
-        asyncio.run(ingest_documents(settings, created["id"], str(SAMPLE_KB_DIR)))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(created, indent=2))
-        path.chmod(0o600)
-    login = asyncio.run(dashboard_cli.ensure_demo_owner(settings, created["id"]))
-    base = f"http://{settings.host}:{settings.port}"
+    created = asyncio.run(demo_module.prepare(settings))
+    running = demo_module.create_demo_app(settings, created.id)
+    base = settings.public_url.rstrip("/")
     typer.echo(
         f"\nrelaydesk demo: everything in one process, data in {settings.data_dir}/\n"
-        f"  widget demo     {base}/demo\n"
-        f"  dashboard       {base}/app   (sign in: {login['email']} / {login['password']})\n"
+        f"  widget demo     {base}/demo   (ask for a person to see a handoff)\n"
+        f"  dashboard       {base}/app   (sign in: {created.owner_email} / {created.owner_password})\n"
+        f"  HubSpot inbox   {running.sandboxes.console_url}   (sandbox rep console: reply here)\n"
+        f"  LLM sandbox     {running.sandboxes.openai_url}/v1   (OpenAI-compatible, model "
+        f"{running.sandboxes.chat.models[0]})\n"
         f"  API reference   {base}/docs\n"
         f"  health          {base}/healthz   {base}/readyz   {base}/metrics\n"
-        f"  widget token    {created['widget_token']}\n"
-        f"  API key         {created['api_key']}\n"
+        f"  widget token    {created.widget_token}\n"
+        f"  API key         {created.api_key}\n"
         f"Try it:\n"
-        f"  curl -s -XPOST {base}/api/widget/v1/contacts -H 'X-Widget-Token: {created['widget_token']}'"
+        f"  curl -s -XPOST {base}/api/widget/v1/contacts -H 'X-Widget-Token: {created.widget_token}'"
         f" -H 'content-type: application/json' -d '{{}}'\n"
-        f"(credentials are kept in {path})\n"
+        f"(credentials are kept in {created.credentials_path})\n"
     )
-    _serve(settings, run_workers=True)
+    _serve(settings, running.app)
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8900,
+) -> None:
+    """Run the sandbox helpdesks (HubSpot) and an OpenAI-compatible chat server, for a dry run with no account."""
+    from relaydesk.sandbox.server import create_app as create_sandbox_app
+    from relaydesk.sandbox.server import local_url
+
+    application, sandboxes = create_sandbox_app(local_url(host, port))
+    typer.echo("\nrelaydesk sandbox: emulators of the APIs relaydesk calls; their state lives in memory\n")
+    typer.echo("\n".join(sandboxes.banner()) + "\n")
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
 
 
 @bench_app.command("core")

@@ -23,6 +23,15 @@ ErrorBody = Callable[[int], dict[str, Any]]
 ADMIN_PREFIX = "/_sandbox"
 
 
+def route_path(scope: Scope) -> str:
+    """The request's path below the prefix the emulator is mounted under (the whole path when not mounted)."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
 class FaultKind(StrEnum):
     """What an armed fault does to a matching request."""
 
@@ -193,7 +202,7 @@ class FaultInjectionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI call, injecting the armed faults."""
-        path: str = scope.get("path", "")
+        path = route_path(scope)
         if scope["type"] != "http" or path.startswith(self.exempt_prefix):
             await self.app(scope, receive, send)
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
+import httpx2
 import jwt
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -69,8 +70,13 @@ def _store(runtime: RuntimeDep) -> IntegrationStore:
     return IntegrationStore(runtime.db, runtime.box, runtime.settings.public_url)
 
 
+def oauth_redirect_uri(public_url: str, connector: str) -> str:
+    """Where the helpdesk sends an admin back after they grant access."""
+    return f"{public_url.rstrip('/')}/api/v1/integrations/{connector}/oauth/callback"
+
+
 def _redirect_uri(runtime: RuntimeDep, connector: str) -> str:
-    return f"{runtime.settings.public_url.rstrip('/')}/api/v1/integrations/{connector}/oauth/callback"
+    return oauth_redirect_uri(runtime.settings.public_url, connector)
 
 
 def _authorize_url(runtime: RuntimeDep, store: IntegrationStore, integration: Integration) -> str | None:
@@ -186,17 +192,19 @@ async def save_integration(
     integration = await store.save(workspace.id, connector, settings=settings, secret_values=secret_values,
                                    is_handoff_target=body.is_handoff_target, status="inactive", reason=reason)
     if report.connected:
-        status, reason = await _activate(store, runtime, integration)
+        status, reason = await activate(store, runtime.http, integration)
     await store.set_status(integration.id, status, reason)
     saved = await store.by_id(integration.id)
     assert saved is not None
     return _view(runtime, store, saved)
 
 
-async def _activate(store: IntegrationStore, runtime: RuntimeDep, integration: Integration) -> tuple[str, str | None]:
+async def activate(
+    store: IntegrationStore, http: httpx2.AsyncClient, integration: Integration
+) -> tuple[str, str | None]:
     """Provision the helpdesk side; the status it leads to."""
     try:
-        provisioned = await store.connector(integration, runtime.http).activate()
+        provisioned = await store.connector(integration, http).activate()
     except CheckFailed as exc:
         return "error", exc.reason
     await store.update_settings(integration.id, provisioned)
@@ -236,19 +244,26 @@ async def oauth_callback(
     integration = await store.by_id(str(claims.get("int")))
     if claims.get("purpose") != "oauth" or integration is None or integration.connector != connector:
         raise NotFound("the integration this connect link was made for no longer exists")
-    try:
-        await store.connector(integration, runtime.http).authorize(code, _redirect_uri(runtime, connector))
-        refreshed = await store.by_id(integration.id)
-        assert refreshed is not None
-        report = await store.connector(refreshed, runtime.http).check()
-        status, reason = await _activate(store, runtime, refreshed) if report.connected else ("inactive",
-                                                                                              report.summary)
-    except CheckFailed as exc:
-        status, reason = "error", exc.reason
-    await store.set_status(integration.id, status, reason)
+    await complete_authorization(store, runtime.http, integration, code, _redirect_uri(runtime, connector))
     saved = await store.by_id(integration.id)
     assert saved is not None
     return _view(runtime, store, saved)
+
+
+async def complete_authorization(
+    store: IntegrationStore, http: httpx2.AsyncClient, integration: Integration, code: str, redirect_uri: str
+) -> tuple[str, str | None]:
+    """Exchange an authorization code for tokens, check the account, provision it; record and return the status."""
+    try:
+        await store.connector(integration, http).authorize(code, redirect_uri)
+        refreshed = await store.by_id(integration.id)
+        assert refreshed is not None
+        report = await store.connector(refreshed, http).check()
+        status, reason = await activate(store, http, refreshed) if report.connected else ("inactive", report.summary)
+    except CheckFailed as exc:
+        status, reason = "error", exc.reason
+    await store.set_status(integration.id, status, reason)
+    return status, reason
 
 
 @router.delete("/{connector}", status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from relaydesk.sandbox.hubspot.auth import SandboxDep
@@ -36,10 +36,15 @@ button { background: #425b76; color: #fff; border: 0; border-radius: 4px; paddin
 """
 
 
-def _page(title: str, body: str) -> HTMLResponse:
+def _home(request: Request) -> str:
+    """The console's own path, below wherever the sandbox is mounted."""
+    return f"{request.scope.get('root_path', '')}{PREFIX}"
+
+
+def _page(request: Request, title: str, body: str) -> HTMLResponse:
     return HTMLResponse(
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><header><a href='{PREFIX}'>HubSpot sandbox · rep console</a>"
+        f"<style>{STYLE}</style></head><body><header><a href='{_home(request)}'>HubSpot sandbox · rep console</a>"
         f"</header><main>{body}</main></body></html>"
     )
 
@@ -62,8 +67,9 @@ def _rep_options(sandbox: HubSpotSandbox, selected: str | None, blank: str | Non
 
 
 @router.get("")
-async def inboxes(sandbox: SandboxDep) -> HTMLResponse:
+async def inboxes(request: Request, sandbox: SandboxDep) -> HTMLResponse:
     """List inboxes and their threads."""
+    home = _home(request)
     sections = []
     for inbox in sandbox.state.inboxes.values():
         rows = []
@@ -71,7 +77,7 @@ async def inboxes(sandbox: SandboxDep) -> HTMLResponse:
             last = thread.messages[-1]["text"] if thread.messages else ""
             assignee = sandbox.actor_name(thread.assigned_to) if thread.assigned_to else "Unassigned"
             rows.append(
-                f"<tr><td><a href='{PREFIX}/threads/{thread.id}'>#{thread.id}</a></td>"
+                f"<tr><td><a href='{home}/threads/{thread.id}'>#{thread.id}</a></td>"
                 f"<td>{escape(_contact_label(sandbox, thread))}</td>"
                 f"<td class='status-{thread.status}'>{thread.status}</td><td>{escape(assignee)}</td>"
                 f"<td>{escape(last[:80])}</td></tr>"
@@ -87,7 +93,7 @@ async def inboxes(sandbox: SandboxDep) -> HTMLResponse:
             f"<section><h2>{escape(inbox.name)} <span class='meta'>{inbox.type} · id {inbox.id}</span></h2>"
             f"{table}</section>"
         )
-    return _page("Inboxes", "".join(sections))
+    return _page(request, "Inboxes", "".join(sections))
 
 
 def _message_html(sandbox: HubSpotSandbox, message: dict[str, Any]) -> str:
@@ -104,11 +110,11 @@ def _message_html(sandbox: HubSpotSandbox, message: dict[str, Any]) -> str:
 
 
 @router.get("/threads/{thread_id}")
-async def thread_page(thread_id: str, sandbox: SandboxDep) -> HTMLResponse:
+async def thread_page(request: Request, thread_id: str, sandbox: SandboxDep) -> HTMLResponse:
     """Show one thread with the rep's actions."""
     thread = sandbox.thread(thread_id)
     messages = "".join(_message_html(sandbox, m) for m in thread.messages) or "<p class='meta'>No messages.</p>"
-    action = f"{PREFIX}/threads/{thread.id}"
+    action = f"{_home(request)}/threads/{thread.id}"
     toggle = "OPEN" if thread.status == "CLOSED" else "CLOSED"
     toggle_label = "Reopen" if toggle == "OPEN" else "Close"
     ticket = f" · ticket {escape(thread.ticket_id)}" if thread.ticket_id else ""
@@ -127,40 +133,52 @@ async def thread_page(thread_id: str, sandbox: SandboxDep) -> HTMLResponse:
         f"required></textarea><p>As <select name='actor_id'>{_rep_options(sandbox, thread.assigned_to)}</select> "
         f"<button>Add note</button></p></form></section>"
     )
-    return _page(f"Thread {thread.id}", body)
+    return _page(request, f"Thread {thread.id}", body)
 
 
-def _back(thread_id: str) -> Response:
-    return RedirectResponse(f"{PREFIX}/threads/{thread_id}", status_code=303)
+def _back(request: Request, thread_id: str) -> Response:
+    return RedirectResponse(f"{_home(request)}/threads/{thread_id}", status_code=303)
 
 
 @router.post("/threads/{thread_id}/reply")
 async def reply(
-    thread_id: str, sandbox: SandboxDep, text: Annotated[str, Form()], actor_id: Annotated[str, Form()] = ""
+    request: Request,
+    thread_id: str,
+    sandbox: SandboxDep,
+    text: Annotated[str, Form()],
+    actor_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Send a rep reply; the thread's custom channel receives the outgoing-message webhook."""
     sandbox.send_rep_message(thread_id, text, actor_id=actor_id or sandbox.default_rep_actor, source=UI_SOURCE)
-    return _back(thread_id)
+    return _back(request, thread_id)
 
 
 @router.post("/threads/{thread_id}/comment")
 async def comment(
-    thread_id: str, sandbox: SandboxDep, text: Annotated[str, Form()], actor_id: Annotated[str, Form()] = ""
+    request: Request,
+    thread_id: str,
+    sandbox: SandboxDep,
+    text: Annotated[str, Form()],
+    actor_id: Annotated[str, Form()] = "",
 ) -> Response:
     """Add an internal note."""
     sandbox.add_comment(thread_id, text, actor_id=actor_id or sandbox.default_rep_actor, source=UI_SOURCE)
-    return _back(thread_id)
+    return _back(request, thread_id)
 
 
 @router.post("/threads/{thread_id}/assign")
-async def assign(thread_id: str, sandbox: SandboxDep, actor_id: Annotated[str, Form()] = "") -> Response:
+async def assign(
+    request: Request, thread_id: str, sandbox: SandboxDep, actor_id: Annotated[str, Form()] = ""
+) -> Response:
     """Assign the thread to a rep, or unassign it."""
     sandbox.assign(thread_id, actor_id or None, source=UI_SOURCE)
-    return _back(thread_id)
+    return _back(request, thread_id)
 
 
 @router.post("/threads/{thread_id}/status")
-async def set_status(thread_id: str, sandbox: SandboxDep, status: Annotated[str, Form()]) -> Response:
+async def set_status(
+    request: Request, thread_id: str, sandbox: SandboxDep, status: Annotated[str, Form()]
+) -> Response:
     """Close or reopen the thread; subscribers hear conversation.propertyChange."""
     sandbox.set_status(thread_id, "CLOSED" if status == "CLOSED" else "OPEN", source=UI_SOURCE)
-    return _back(thread_id)
+    return _back(request, thread_id)

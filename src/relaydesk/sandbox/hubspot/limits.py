@@ -13,7 +13,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relaydesk.sandbox.faults import ADMIN_PREFIX, RateLimitDecision, RateLimitRule, WindowKind
+from relaydesk.sandbox.faults import ADMIN_PREFIX, RateLimitDecision, RateLimitRule, WindowKind, route_path
 from relaydesk.sandbox.hubspot.errors import correlation_id
 from relaydesk.sandbox.hubspot.sandbox import HubSpotSandbox
 from relaydesk.sandbox.hubspot.state import AccessToken, TokenKind
@@ -59,7 +59,7 @@ class HubSpotRateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI call under the rate limits."""
-        path: str = scope.get("path", "")
+        path = route_path(scope)
         if scope["type"] != "http" or path.startswith((ADMIN_PREFIX, "/oauth")):
             await self.app(scope, receive, send)
             return

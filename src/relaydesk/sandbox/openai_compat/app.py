@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relaydesk.sandbox.faults import ConnectionDropped, FaultInjectionMiddleware, fault_admin_router
+from relaydesk.sandbox.faults import ConnectionDropped, FaultInjectionMiddleware, fault_admin_router, route_path
 from relaydesk.sandbox.openai_compat.replies import Reply, TextReply, ToolCall, ToolCalls
 from relaydesk.sandbox.openai_compat.sandbox import ChatSandbox, RecordedRequest
 from relaydesk.sandbox.openai_compat.wire import ChatRequest, InvalidRequest, error_body, parse_chat_request
@@ -60,7 +60,7 @@ class RequestRecorder:
         except ValueError:
             body = None
         headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
-        self.sandbox.requests.append(RecordedRequest(scope["method"], scope["path"], headers, body))
+        self.sandbox.requests.append(RecordedRequest(scope["method"], route_path(scope), headers, body))
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
@@ -83,7 +83,7 @@ def create_app(sandbox: ChatSandbox | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _unknown_route(request: Request, error: StarletteHTTPException) -> Response:
-        message = f"Invalid URL ({request.method} {request.url.path})"
+        message = f"Invalid URL ({request.method} {route_path(request.scope)})"
         return JSONResponse(error_body(message, "invalid_request_error"), status_code=error.status_code)
 
     def authorized(request: Request) -> None:

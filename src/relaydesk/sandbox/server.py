@@ -1,0 +1,105 @@
+"""Every emulator in one ASGI app, each under its own path prefix: `relaydesk sandbox` serves it, the demo mounts it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx2
+from fastapi import FastAPI
+
+from relaydesk.sandbox.hubspot import HubSpotSandbox, SandboxConfig
+from relaydesk.sandbox.hubspot import create_app as create_hubspot_app
+from relaydesk.sandbox.hubspot.console import PREFIX as CONSOLE_PATH
+from relaydesk.sandbox.openai_compat import ChatSandbox
+from relaydesk.sandbox.openai_compat import create_app as create_chat_app
+
+HUBSPOT_PATH = "/hubspot"
+OPENAI_PATH = "/openai"
+DEFAULT_PORT = 8900
+SHUTDOWN_DRAIN_S = 5.0
+
+
+@dataclass(frozen=True)
+class Sandboxes:
+    """The emulators mounted on one app, and where each is reached."""
+
+    hubspot: HubSpotSandbox
+    chat: ChatSandbox
+    hubspot_url: str
+    openai_url: str
+
+    @property
+    def console_url(self) -> str:
+        """The HubSpot rep console, where a rep reads handed-off threads and replies."""
+        return f"{self.hubspot_url}{CONSOLE_PATH}"
+
+    def urls(self) -> dict[str, str]:
+        """Each emulator's base URL and the rep console's URL."""
+        return {"hubspot": self.hubspot_url, "hubspot_console": self.console_url, "openai": f"{self.openai_url}/v1"}
+
+    def banner(self) -> list[str]:
+        """What to paste into relaydesk's settings, line by line."""
+        config = self.hubspot.config
+        inboxes = ", ".join(f"{i.inbox_id} ({i.name})" for i in config.inboxes)
+        reps = ", ".join(f"{r.user_id} ({r.first_name} {r.last_name})" for r in config.reps)
+        return [
+            "  HubSpot (Settings → Integrations → HubSpot)",
+            f"    API base URL and HubSpot app URL   {self.hubspot_url}",
+            f"    App ID                             {config.app_id}",
+            f"    Client ID                          {config.client_id}",
+            f"    Client secret                      {config.client_secret}",
+            f"    Developer API key                  {config.developer_api_key}",
+            f"    Inboxes                            {inboxes}",
+            f"    Default assignee (optional)        {reps}",
+            f"    rep console                        {self.console_url}",
+            "  OpenAI-compatible chat (RELAYDESK_LLM_BASE_URL, _MODEL, _API_KEY)",
+            f"    base URL                           {self.openai_url}/v1",
+            f"    model                              {', '.join(self.chat.models)}",
+            f"    API key                            {', '.join(sorted(self.chat.api_keys))}",
+        ]
+
+    async def aclose(self) -> None:
+        """Give pending HubSpot webhooks a few seconds to finish, then drop the rest."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.hubspot.aclose(), SHUTDOWN_DRAIN_S)
+
+
+def mount_sandboxes(
+    app: FastAPI, base_url: str, prefix: str = "", webhook_client: httpx2.AsyncClient | None = None
+) -> Sandboxes:
+    """Mount the HubSpot and chat emulators on `app` under `prefix`; `base_url` is where `app` is reached."""
+    hubspot_url = f"{base_url.rstrip('/')}{prefix}{HUBSPOT_PATH}"
+    hubspot = HubSpotSandbox(SandboxConfig(public_base_url=hubspot_url), webhook_client)
+    chat = ChatSandbox()
+    app.mount(f"{prefix}{HUBSPOT_PATH}", create_hubspot_app(sandbox=hubspot))
+    app.mount(f"{prefix}{OPENAI_PATH}", create_chat_app(chat))
+    return Sandboxes(hubspot, chat, hubspot_url, f"{base_url.rstrip('/')}{prefix}{OPENAI_PATH}")
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL a server listening on `host`:`port` is reached at from this machine."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def create_app(base_url: str) -> tuple[FastAPI, Sandboxes]:
+    """The standalone sandbox server: an index at `/`, HubSpot under /hubspot, the chat server under /openai."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.sandboxes.aclose()
+
+    app = FastAPI(title="relaydesk sandbox", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    sandboxes = app.state.sandboxes = mount_sandboxes(app, base_url)
+
+    @app.get("/")
+    async def index() -> dict[str, str]:
+        """Where each emulator is served."""
+        return sandboxes.urls()
+
+    return app, sandboxes
