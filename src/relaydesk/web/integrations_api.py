@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import httpx2
 import jwt
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from relaydesk.connectors import forms
@@ -228,14 +229,17 @@ async def check_integration(connector: str, workspace: ApiWorkspace, runtime: Ru
     return _report(report)
 
 
-@router.get("/{connector}/oauth/callback", response_model=IntegrationOut)
+@router.get("/{connector}/oauth/callback", response_model=IntegrationOut,
+            responses={303: {"description": "a browser is sent back to the dashboard's Integrations page"}})
 async def oauth_callback(
     connector: str,
+    request: Request,
     runtime: RuntimeDep,
     code: Annotated[str, Query(max_length=2000)],
     state: Annotated[str, Query(max_length=2000)],
-) -> dict[str, Any]:
-    """Where the helpdesk sends the admin back after they grant access: tokens are exchanged and kept encrypted."""
+) -> Any:
+    """Where the helpdesk sends the admin back after they grant access: tokens are exchanged and kept encrypted.
+    A browser is then sent back to the dashboard's Integrations page, where the card shows the outcome."""
     try:
         claims = runtime.box.verify_token(state)
     except jwt.InvalidTokenError as exc:
@@ -245,6 +249,8 @@ async def oauth_callback(
     if claims.get("purpose") != "oauth" or integration is None or integration.connector != connector:
         raise NotFound("the integration this connect link was made for no longer exists")
     await complete_authorization(store, runtime.http, integration, code, _redirect_uri(runtime, connector))
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse(f"/app/settings/integrations#{connector}", status_code=303)
     saved = await store.by_id(integration.id)
     assert saved is not None
     return _view(runtime, store, saved)
