@@ -206,3 +206,19 @@ def summarize(transcript: Sequence[Turn], message: str | None = None) -> Summary
     if still_open:
         lines.append(f"Still open: {still_open}")
     return Summary(wants, tried, still_open, "\n".join(lines))
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffAnalysis:
+    """What every handoff carries for the rep: the visitor's language, their sentiment and a summary."""
+
+    language: str | None
+    sentiment: Sentiment
+    summary: Summary
+
+
+def analyze_handoff(transcript: Sequence[Turn], message: str | None, hint: str | None = None) -> HandoffAnalysis:
+    """The analyzers over a conversation about to be handed off; `message` is the visitor's latest, if any."""
+    language = detect_language(message, hint) if message else hint
+    return HandoffAnalysis(language, conversation_sentiment(transcript, message, language),
+                           summarize(transcript, message))

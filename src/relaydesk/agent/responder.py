@@ -224,12 +224,11 @@ class Responder:
             if decision.message:
                 await conversations.post_message(workspace_id, session_id, NewMessage(
                     author="ai", text=decision.message, client_id=_reply_id(seq)))
-            language = analyzers.detect_language(visitor_message.text)
-            sentiment = analyzers.conversation_sentiment(transcript, visitor_message.text, language)
-            summary = analyzers.summarize(transcript, visitor_message.text)
+            analysis = analyzers.analyze_handoff(transcript, visitor_message.text)
             handoff = Handoff(
-                reason=decision.reason, topic=decision.topic, summary=summary.text, language=language,
-                sentiment=sentiment.label, sentiment_score=sentiment.score,
+                reason=decision.reason, topic=decision.topic, summary=analysis.summary.text,
+                language=analysis.language, sentiment=analysis.sentiment.label,
+                sentiment_score=analysis.sentiment.score,
             )
             try:
                 await conversations.transition(workspace_id, session_id, Action.HAND_OFF, actor="ai", handoff=handoff)
@@ -259,6 +258,11 @@ class _ThreadedBrain:
 
 def _reply_id(seq: int) -> str:
     return f"ai-reply-{seq}"
+
+
+def transcript_turns(messages: Sequence[Message]) -> tuple[Turn, ...]:
+    """The text messages of a session as the agent's transcript."""
+    return tuple(_turn(m) for m in messages if m.kind == "text")
 
 
 def _turn(message: Message) -> Turn:
