@@ -263,6 +263,25 @@ def bench_stream(
         output.write_text(json.dumps(results, indent=2))
 
 
+@bench_app.command("webhook")
+def bench_webhook(
+    streams: Annotated[int, typer.Option(min=1, help="widget streams held open")] = 2000,
+    threads: Annotated[int, typer.Option(min=1, help="conversations handed off to the sandbox HubSpot")] = 200,
+    replies: Annotated[int, typer.Option(min=10, help="rep replies typed in the sandbox console")] = 1000,
+    rate: Annotated[float, typer.Option(min=1, help="rep replies per second")] = 200.0,
+    output: OutputOpt = None,
+) -> None:
+    """A rep reply in the helpdesk → on the visitor's open stream (median, p99), against a no-storage floor."""
+    configure_logging("warning")
+    from relaydesk.bench.webhook import run_webhook_bench
+
+    results = asyncio.run(run_webhook_bench(streams=streams, threads=threads, replies=replies, rate=rate))
+    for line in results["table"]:
+        typer.echo(line)
+    if output:
+        output.write_text(json.dumps(results, indent=2))
+
+
 @bench_app.command("widget")
 def bench_widget() -> None:
     """The widget's size, raw and gzipped, against its 15 KB budget."""
