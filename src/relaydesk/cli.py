@@ -265,6 +265,8 @@ def bench_stream(
 
 @bench_app.command("webhook")
 def bench_webhook(
+    backends: BackendsOpt = "sqlite,postgres",
+    postgres_url: PostgresOpt = PG_DEFAULT,
     streams: Annotated[int, typer.Option(min=1, help="widget streams held open")] = 2000,
     threads: Annotated[int, typer.Option(min=1, help="conversations handed off to the sandbox HubSpot")] = 200,
     replies: Annotated[int, typer.Option(min=10, help="rep replies typed in the sandbox console")] = 1000,
@@ -275,7 +277,10 @@ def bench_webhook(
     configure_logging("warning")
     from relaydesk.bench.webhook import run_webhook_bench
 
-    results = asyncio.run(run_webhook_bench(streams=streams, threads=threads, replies=replies, rate=rate))
+    results = asyncio.run(run_webhook_bench(
+        backends=[b.strip() for b in backends.split(",") if b.strip()], postgres_url=postgres_url, streams=streams,
+        threads=threads, replies=replies, rate=rate,
+    ))
     for line in results["table"]:
         typer.echo(line)
     if output:

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relaydesk.bench.core import LIFTED_LIMITS, free_port, wait_until
+from relaydesk.bench.core import LIFTED_LIMITS, free_port, throwaway_database, wait_until
 
 CONSOLE = "/sandbox/hubspot/_sandbox/console"
 
@@ -111,12 +111,14 @@ def _summary(latencies_s: list[float], sent: int) -> dict[str, Any]:
             "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * len(ordered)) - 1)], "max_ms": ordered[-1]}
 
 
-async def _relaydesk(workdir: Path, streams: int, threads: int, replies: int, rate: float,
+async def _relaydesk(workdir: Path, database_url: str | None, streams: int, threads: int, replies: int, rate: float,
                      limits: httpx2.Limits) -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, "RELAYDESK_DATA_DIR": str(workdir / "demo"), "RELAYDESK_LOG_LEVEL": "warning",
            "RELAYDESK_LOG_JSON": "true", **LIFTED_LIMITS}
     env.pop("RELAYDESK_DATABASE_URL", None)
+    if database_url:
+        env["RELAYDESK_DATABASE_URL"] = database_url
     base = f"http://127.0.0.1:{port}"
     demo = await _process([sys.executable, "-m", "relaydesk", "demo", "--port", str(port)], env, f"{base}/readyz")
     tasks: list[asyncio.Task[None]] = []
@@ -219,23 +221,30 @@ async def _floor(streams: int, replies: int, rate: float, limits: httpx2.Limits)
         await asyncio.wait_for(server.wait(), 20)
 
 
-async def run_webhook_bench(*, streams: int, threads: int, replies: int, rate: float) -> dict[str, Any]:
-    """relaydesk and the floor at the same rate and number of open streams, and their ratio."""
+async def run_webhook_bench(
+    *, backends: list[str], postgres_url: str, streams: int, threads: int, replies: int, rate: float
+) -> dict[str, Any]:
+    """relaydesk on each backend and the floor, at the same rate and number of open streams, and the ratios."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * streams + 1024)), hard))
     limits = httpx2.Limits(max_connections=streams + 256, max_keepalive_connections=streams + 256)
+    figures: dict[str, Any] = {"streams": streams, "handed_off_threads": threads, "replies": replies,
+                               "rate_per_s": rate, "backends": {}}
     with tempfile.TemporaryDirectory(prefix="relaydesk-bench-") as tmp:
         floor = await _floor(streams, replies, rate, limits)
-        ours = await _relaydesk(Path(tmp), streams, threads, replies, rate, limits)
-    figures = {"streams": streams, "handed_off_threads": threads, "replies": replies, "rate_per_s": rate,
-               "relaydesk": ours, "floor": floor,
-               "ratio_median": ours["median_ms"] / floor["median_ms"], "ratio_p99": ours["p99_ms"] / floor["p99_ms"]}
-    figures["table"] = [
-        f"{'':<26} {'delivered':>10} {'median ms':>10} {'p99 ms':>8}",
-        f"{'relaydesk (SQLite, demo)':<26} {ours['delivered']:>5}/{ours['sent']:<4} {ours['median_ms']:>10.1f} "
-        f"{ours['p99_ms']:>8.1f}",
-        f"{'floor (relay, no storage)':<26} {floor['delivered']:>5}/{floor['sent']:<4} {floor['median_ms']:>10.1f} "
-        f"{floor['p99_ms']:>8.1f}",
-        f"{'ratio':<26} {'':>10} {figures['ratio_median']:>10.1f}x {figures['ratio_p99']:>7.1f}x",
-    ]
+        figures["floor"] = floor
+        table = [f"{'':<28} {'delivered':>10} {'median ms':>10} {'p99 ms':>8} {'p99 / floor':>12}"]
+        for backend in backends:
+            workdir = Path(tmp) / backend
+            workdir.mkdir()
+            async with throwaway_database(backend, postgres_url, workdir) as url:
+                ours = await _relaydesk(workdir, url if backend == "postgres" else None, streams, threads, replies,
+                                        rate, limits)
+            ours["ratio_p99"] = ours["p99_ms"] / floor["p99_ms"]
+            figures["backends"][backend] = ours
+            table.append(f"{'relaydesk demo, ' + backend:<28} {ours['delivered']:>5}/{ours['sent']:<4} "
+                         f"{ours['median_ms']:>10.1f} {ours['p99_ms']:>8.1f} {ours['ratio_p99']:>11.1f}x")
+    table.append(f"{'floor (relay, no storage)':<28} {floor['delivered']:>5}/{floor['sent']:<4} "
+                 f"{floor['median_ms']:>10.1f} {floor['p99_ms']:>8.1f}")
+    figures["table"] = table
     return figures
