@@ -21,9 +21,14 @@ import httpx2
 import pytest
 
 from relaydesk.connectors.install import install
+from relaydesk.connectors.intercom.webhooks import plain_text
 from relaydesk.core.conversations import NewMessage
+from relaydesk.sandbox.creatio import CreatioSandbox
+from relaydesk.sandbox.creatio import create_app as create_creatio_app
 from relaydesk.sandbox.hubspot import HubSpotSandbox, RetryPolicy, SandboxConfig
 from relaydesk.sandbox.hubspot import create_app as create_hubspot_app
+from relaydesk.sandbox.intercom import IntercomSandbox
+from relaydesk.sandbox.intercom import create_app as create_intercom_app
 from relaydesk.web import runtime as runtime_module
 from relaydesk.web.app import create_app
 from tests.conftest import LiveServer, make_settings
@@ -48,6 +53,8 @@ class Driver(Protocol):
     """How the contract observes and acts on one helpdesk's sandbox."""
 
     name: str
+    link_kind: str  # the session link that names the helpdesk's conversation
+    makes_tickets: bool
 
     def settings(self) -> dict[str, Any]: ...
 
@@ -204,6 +211,8 @@ class HubSpotDriver:
     """The contract's view of the HubSpot sandbox."""
 
     name = "hubspot"
+    link_kind = "thread"
+    makes_tickets = True
 
     def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
         self.sandbox = HubSpotSandbox(SandboxConfig(retry_policy=FAST_WEBHOOK_RETRIES), webhook_client)
@@ -285,17 +294,168 @@ class HubSpotDriver:
         return create_hubspot_app(sandbox=self.sandbox)
 
 
-DRIVERS: dict[str, Callable[[httpx2.AsyncClient], Any]] = {"hubspot": HubSpotDriver}
+class IntercomDriver:
+    """The contract's view of the Intercom sandbox."""
+
+    name = "intercom"
+    link_kind = "conversation"
+    makes_tickets = False
+    rep = "991267002"
+
+    def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
+        self.sandbox = IntercomSandbox(webhook_client=webhook_client)
+        self.url = ""
+
+    def settings(self) -> dict[str, Any]:
+        config = self.sandbox.config
+        return {"access_token": config.access_token, "client_secret": config.client_secret,
+                "ai_admin_id": config.owner_admin_id, "assignment": "team", "assignee_team_id": "5001",
+                "api_base_url": self.url, "app_base_url": self.url}
+
+    def wrong_credentials(self) -> tuple[dict[str, Any], str, str]:
+        return {**self.settings(), "access_token": "not-the-token"}, "access token", "access_token"
+
+    async def connect(self, stack: Stack) -> None:
+        saved = await stack.client.put("/api/v1/integrations/intercom", headers=stack.admin,
+                                       json={"settings": self.settings()})
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["status"] == "active", saved.json()
+        self.sandbox.webhook_url = saved.json()["webhook_url"]
+
+    def conversation(self, session_id: str) -> Any:
+        marker = f"/app/sessions/{session_id})"
+        return next((c for c in self.sandbox.state.conversations.values() if marker in c.source["body"]), None)
+
+    def handoff(self, session_id: str) -> Handoff | None:
+        conversation = self.conversation(session_id)
+        if conversation is None:
+            return None
+        notes = [plain_text(p.body) for p in conversation.parts if p.part_type == "note"]
+        return Handoff(
+            conversation_id=conversation.id,
+            transcript=[plain_text(p.body) for p in conversation.parts if p.part_type == "comment"],
+            note=notes[0] if notes else "",
+            ticket_id=None,
+            contact_id=conversation.contact_id,
+        )
+
+    def rep_reply(self, session_id: str, text: str) -> None:
+        self.sandbox.admin_reply(self.conversation(session_id), self.rep, text)
+
+    def close_in_helpdesk(self, session_id: str) -> None:
+        self.sandbox.set_state(self.conversation(session_id), self.rep, "closed")
+
+    def is_closed(self, session_id: str) -> bool:
+        return bool(self.conversation(session_id).state == "closed")
+
+    def outage(self, seconds: float) -> Callable[[float], None]:
+        now = [1_000.0]
+        self.sandbox.faults.clock = lambda: now[0]
+        self.sandbox.faults.outage(seconds)
+
+        def advance(by: float) -> None:
+            now[0] += by
+
+        return advance
+
+    def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
+        return [(d.url, d.headers, d.body) for d in self.sandbox.deliveries]
+
+    async def drain(self) -> None:
+        await self.sandbox.drain()
+
+    def app(self) -> Any:
+        return create_intercom_app(sandbox=self.sandbox)
+
+
+class CreatioDriver:
+    """The contract's view of the Creatio sandbox."""
+
+    name = "creatio"
+    link_kind = "case"
+    makes_tickets = False  # the case is the conversation
+
+    def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
+        self.sandbox = CreatioSandbox(webhook_client=webhook_client)
+        self.url = ""
+
+    def settings(self) -> dict[str, Any]:
+        config = self.sandbox.config
+        return {"instance_url": self.url, "auth_mode": "oauth", "token_url": f"{self.url}/connect/token",
+                "client_id": config.client_id, "client_secret": config.client_secret,
+                "default_owner_id": config.reps[0].contact_id, "group_id": config.groups[0].group_id}
+
+    def wrong_credentials(self) -> tuple[dict[str, Any], str, str]:
+        return {**self.settings(), "client_secret": "not-the-secret"}, "client secret", "client_secret"
+
+    async def connect(self, stack: Stack) -> None:
+        saved = await stack.client.put("/api/v1/integrations/creatio", headers=stack.admin,
+                                       json={"settings": self.settings()})
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["status"] == "active", saved.json()
+        self.sandbox.processes.webhook_url = saved.json()["webhook_url"]
+
+    def case(self, session_id: str) -> Any:
+        return next((c for c in self.sandbox.tables["Case"].values() if session_id in (c["Notes"] or "")), None)
+
+    def handoff(self, session_id: str) -> Handoff | None:
+        case = self.case(session_id)
+        if case is None:
+            return None
+        activities = [a for a in self.sandbox.tables["Activity"].values() if a["CaseId"] == case["Id"]]
+        notes = [a["Notes"] for a in activities if a["Title"].startswith("relaydesk · handoff")]
+        return Handoff(
+            conversation_id=case["Id"],
+            transcript=[a["Notes"] for a in activities if a["Title"].startswith("relaydesk · #")],
+            note=notes[0] if notes else "",
+            ticket_id=None,
+            contact_id=case["ContactId"] if case["ContactId"] in self.sandbox.tables["Contact"] else None,
+        )
+
+    def rep_reply(self, session_id: str, text: str) -> None:
+        self.sandbox.add_rep_activity(self.case(session_id)["Id"], text)
+
+    def close_in_helpdesk(self, session_id: str) -> None:
+        self.sandbox.set_status(self.case(session_id)["Id"], "Resolved")
+
+    def is_closed(self, session_id: str) -> bool:
+        return self.sandbox.is_resolved(self.case(session_id)["StatusId"])
+
+    def outage(self, seconds: float) -> Callable[[float], None]:
+        now = [1_000.0]
+        self.sandbox.faults.clock = lambda: now[0]
+        self.sandbox.faults.outage(seconds)
+
+        def advance(by: float) -> None:
+            now[0] += by
+
+        return advance
+
+    def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
+        return [(d.url, d.headers, d.body) for d in self.sandbox.processes.deliveries]
+
+    async def drain(self) -> None:
+        await self.sandbox.drain()
+
+    def app(self) -> Any:
+        return create_creatio_app(sandbox=self.sandbox)
+
+
+DRIVERS: dict[str, Callable[[httpx2.AsyncClient], Any]] = {"hubspot": HubSpotDriver, "intercom": IntercomDriver,
+                                                          "creatio": CreatioDriver}
 
 
 @contextlib.asynccontextmanager
-async def stack_with(name: str, database_url: str, data_dir: Path) -> AsyncIterator[tuple[Stack, Any]]:
+async def stack_with(
+    name: str, database_url: str, data_dir: Path, *, with_agent: bool = False
+) -> AsyncIterator[tuple[Stack, Any]]:
     """relaydesk and the named helpdesk's sandbox, both served. relaydesk runs with the connectors as its only
-    installed part: the AI agent stays out, so a session holds exactly what the test wrote."""
+    installed part unless `with_agent`: without the AI, a session holds exactly what the test wrote."""
     settings = make_settings(database_url, data_dir, public_url=PUBLIC_URL)
     app = create_app(settings, configure_logs=False)
     patch = pytest.MonkeyPatch()
-    patch.setattr(runtime_module, "default_installers", lambda: [install])
+    if not with_agent:
+        patch.setattr(runtime_module, "default_installers", lambda: [install])
     webhook_client = httpx2.AsyncClient(transport=httpx2.ASGITransport(app), base_url=PUBLIC_URL)
     driver = DRIVERS[name](webhook_client)
     async with LiveServer(driver.app()) as helpdesk, LiveServer(app) as server, \

@@ -420,7 +420,7 @@ async def summarize(
         "Summarize this support conversation for the person taking it over: what the visitor needs, what was "
         "tried, and what is still open. Two or three sentences, plain text, in English."
     )
-    text = await _one_shot(instructions, _transcript_text(transcript), settings, http_client)
+    text = await one_shot(instructions, _transcript_text(transcript), settings, http_client)
     return text.strip() or None if text is not None else None
 
 
@@ -431,7 +431,7 @@ async def sentiment(text: str, *, settings: LLMSettings, http_client: httpx2.Asy
         '{"label": "positive" | "neutral" | "negative", "score": a number from -1 (very negative) to 1 (very '
         "positive)}."
     )
-    reply = await _one_shot(instructions, text, settings, http_client)
+    reply = await one_shot(instructions, text, settings, http_client)
     if reply is None:
         return None
     start, end = reply.find("{"), reply.rfind("}")
@@ -451,7 +451,7 @@ async def sentiment(text: str, *, settings: LLMSettings, http_client: httpx2.Asy
     return Sentiment(label=cast(SentimentLabel, label), score=score)
 
 
-async def _one_shot(
+async def one_shot(
     instructions: str, content: str, settings: LLMSettings, http_client: httpx2.AsyncClient
 ) -> str | None:
     """A single tool-less completion, or None on any model or network failure."""

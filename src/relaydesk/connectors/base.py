@@ -9,6 +9,7 @@ idempotency key. Failures are raised as `DeliveryError`, retryable or permanent,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +41,14 @@ class CheckFailed(Exception):
 
 class WebhookRejected(Exception):
     """A webhook request that failed verification; it is answered 401 and changes nothing."""
+
+
+def json_body(body: bytes, hint: str = "") -> Any:
+    """A webhook's JSON body, or WebhookRejected for anything else (nesting too deep to read included)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise WebhookRejected("the body is not JSON" + (f": {hint}" if hint else "")) from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 A receipt is written first and marked processed after the core call. A repeat of a processed event changes nothing;
 a repeat of one that failed half-way is applied again, which is safe because every core call here is idempotent in
 effect (messages carry the provider's id as their external id; transitions check the session's state). Rep HTML
-is stored through the core, which reduces it to safe formatting.
+is stored through the core, which reduces it to safe formatting. A customer's message in a hosted channel opens a
+session (channel = the connector) linked to the helpdesk's conversation the first time that conversation is seen.
 """
 
 from __future__ import annotations
@@ -88,8 +89,20 @@ class InboundProcessor:
             ))).first()
             return None if link is None else await db.get(ChatSession, link.session_id)
 
+    async def _open_hosted(self, integration: Integration, event: InboundEvent) -> ChatSession | None:
+        """A new session for a hosted channel's conversation, linked to it; None for events that open nothing."""
+        ref = event.ref
+        if event.type != "customer_message" or not ref.link_kind or not ref.external_id:
+            return None
+        contact = await self.conversations.create_contact(integration.workspace_id, name=event.author_name)
+        session = await self.conversations.open_session(integration.workspace_id, contact.id,
+                                                        channel=integration.connector)
+        await self.conversations.add_link(integration.workspace_id, session.id, integration=key_of(integration),
+                                          kind=ref.link_kind, external_id=ref.external_id, url=None)
+        return session
+
     async def _apply(self, integration: Integration, event: InboundEvent) -> str:
-        session = await self._session(integration, event.ref)
+        session = await self._session(integration, event.ref) or await self._open_hosted(integration, event)
         if session is None:
             return "no session of this workspace matches"
         key, state = key_of(integration), State(session.state)
@@ -112,7 +125,10 @@ class InboundProcessor:
                 external_id=f"{key}:{event.event_id}"[:200], data=data,
             ))
             return "applied"
+        hosted = session.channel == integration.connector
         if event.type == "customer_message":
+            if not hosted:
+                return f"the visitor writes in the {session.channel}; this is an echo of the handoff"
             if state not in OPEN_STATES:
                 return f"the session is {state.value}"
             await conversations.post_message(workspace_id, session.id, NewMessage(
@@ -120,7 +136,8 @@ class InboundProcessor:
             ))
             return "applied"
         action = {"assigned": Action.REP_JOIN, "resolved": Action.RESOLVE, "reopened": Action.REOPEN}[event.type]
-        allowed = {Action.REP_JOIN: (State.HANDED_OFF,), Action.RESOLVE: (State.HANDED_OFF, State.HUMAN),
+        resolvable = tuple(OPEN_STATES) if hosted else (State.HANDED_OFF, State.HUMAN)
+        allowed = {Action.REP_JOIN: (State.HANDED_OFF,), Action.RESOLVE: resolvable,
                    Action.REOPEN: tuple(ENDED_STATES)}[action]
         if state not in allowed:
             return f"the session is {state.value}; {event.type} changes nothing"

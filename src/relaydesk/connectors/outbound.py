@@ -1,6 +1,8 @@
 """From core changes to connector jobs (the producer), and from jobs to connector calls (the delivery handler).
 
 Jobs go to the workspace's handoff-target integration and are ordered per (integration, session) by the outbox.
+A session whose channel is a helpdesk (a hosted channel, e.g. Intercom) has that helpdesk's integration as its only
+target instead, which also receives the AI's answers while the AI owns the session.
 Changes that came from the helpdesk itself carry its name as their origin and are not sent back to it.
 """
 
@@ -9,13 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relaydesk.connectors.base import ORIGIN, TranscriptMessage
-from relaydesk.connectors.store import IntegrationStore, handoff_target, key_of
+from relaydesk.connectors.registry import CONNECTORS
+from relaydesk.connectors.store import SENDING_STATUSES, IntegrationStore, handoff_target, key_of
 from relaydesk.core import outbox
 from relaydesk.core.conversations import Conversations
 from relaydesk.core.delivery import DeliveryError, DeliveryResult
+from relaydesk.core.integrations import Integration
 from relaydesk.core.producers import Change
 
 START_HANDOFF = "connector.start_handoff"
@@ -27,11 +32,12 @@ HAND_BACK = "connector.hand_back"
 KINDS = (START_HANDOFF, SEND_MESSAGE, ACKNOWLEDGE, RESOLVE, CLOSE, HAND_BACK)
 
 WITH_A_REP = ("handed_off", "human")
+OPEN = ("ai", *WITH_A_REP)
 STATE_JOBS = {"session.resolved": RESOLVE, "session.closed": CLOSE, "session.handed_back": HAND_BACK}
 
 
-def _job_for(change: Change, key: str) -> tuple[str, dict[str, Any]] | None:
-    """The job a change asks of the integration named `key`, if any."""
+def _job_for(change: Change, key: str, hosted: bool) -> tuple[str, dict[str, Any]] | None:
+    """The job a change asks of the integration named `key` (the session's channel when `hosted`), if any."""
     if change.type == "session.handed_off":
         return START_HANDOFF, {}
     if change.type == "message.created" and change.message is not None:
@@ -40,23 +46,34 @@ def _job_for(change: Change, key: str) -> tuple[str, dict[str, Any]] | None:
         if message.author == "rep" and origin == key and message.data.get("external_message_id"):
             return ACKNOWLEDGE, {"external_message_id": message.data["external_message_id"]}
         sendable = message.author in ("visitor", "ai") and message.kind == "text" and origin != key
-        return (SEND_MESSAGE, {"seq": message.seq}) if sendable and change.session.state in WITH_A_REP else None
+        states = OPEN if hosted else WITH_A_REP
+        return (SEND_MESSAGE, {"seq": message.seq}) if sendable and change.session.state in states else None
     kind = STATE_JOBS.get(change.type)
-    if kind is None or change.detail.get(ORIGIN) == key or change.previous_state not in WITH_A_REP:
+    engaged = OPEN if hosted else WITH_A_REP
+    if kind is None or change.detail.get(ORIGIN) == key or change.previous_state not in engaged:
         return None
     return kind, {}
 
 
+async def _channel_integration(tx: AsyncSession, workspace_id: str, connector: str) -> Integration | None:
+    """The workspace's integration with the helpdesk that hosts a session's channel."""
+    query = select(Integration).where(Integration.workspace_id == workspace_id, Integration.connector == connector,
+                                      Integration.status.in_(SENDING_STATUSES))
+    return (await tx.scalars(query.limit(1))).first()
+
+
 async def produce(tx: AsyncSession, change: Change) -> int:
-    """The outbox producer: a job for the workspace's handoff target when a change concerns the helpdesk."""
-    if change.type == "message.created" and change.session.state not in WITH_A_REP:
-        return 0  # the common case, an AI conversation, costs no query
+    """The outbox producer: a job for the session's helpdesk when a change concerns it."""
+    hosted = change.session.channel in CONNECTORS
+    if change.type == "message.created" and change.session.state not in WITH_A_REP and not hosted:
+        return 0  # the common case, an AI conversation in the widget, costs no query
     if change.type not in ("session.handed_off", "message.created", *STATE_JOBS):
         return 0
-    integration = await handoff_target(tx, change.workspace_id)
+    integration = await (_channel_integration(tx, change.workspace_id, change.session.channel) if hosted
+                         else handoff_target(tx, change.workspace_id))
     if integration is None:
         return 0
-    found = _job_for(change, key_of(integration))
+    found = _job_for(change, key_of(integration), hosted)
     if found is None:
         return 0
     kind, payload = found

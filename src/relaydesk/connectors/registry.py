@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from relaydesk.connectors.base import Connector
+from relaydesk.connectors.creatio.connector import CreatioConnector
 from relaydesk.connectors.hubspot.connector import HubSpotConnector
+from relaydesk.connectors.intercom.connector import IntercomConnector
 from relaydesk.core.errors import NotFound
 
 CONNECTORS: dict[str, type[Connector]] = {
     HubSpotConnector.name: HubSpotConnector,
+    CreatioConnector.name: CreatioConnector,
+    IntercomConnector.name: IntercomConnector,
 }
 
 

@@ -11,13 +11,21 @@ from dataclasses import dataclass
 import httpx2
 from fastapi import FastAPI
 
+from relaydesk.sandbox.creatio import CreatioSandbox
+from relaydesk.sandbox.creatio import create_app as create_creatio_app
+from relaydesk.sandbox.creatio.app import CONSOLE as CREATIO_CONSOLE_PATH
 from relaydesk.sandbox.hubspot import HubSpotSandbox, SandboxConfig
 from relaydesk.sandbox.hubspot import create_app as create_hubspot_app
 from relaydesk.sandbox.hubspot.console import PREFIX as CONSOLE_PATH
+from relaydesk.sandbox.intercom import CONSOLE as INTERCOM_CONSOLE_PATH
+from relaydesk.sandbox.intercom import IntercomSandbox
+from relaydesk.sandbox.intercom import create_app as create_intercom_app
 from relaydesk.sandbox.openai_compat import ChatSandbox
 from relaydesk.sandbox.openai_compat import create_app as create_chat_app
 
 HUBSPOT_PATH = "/hubspot"
+INTERCOM_PATH = "/intercom"
+CREATIO_PATH = "/creatio"
 OPENAI_PATH = "/openai"
 DEFAULT_PORT = 8900
 SHUTDOWN_DRAIN_S = 5.0
@@ -31,6 +39,10 @@ class Sandboxes:
     chat: ChatSandbox
     hubspot_url: str
     openai_url: str
+    intercom: IntercomSandbox
+    intercom_url: str
+    creatio: CreatioSandbox
+    creatio_url: str
 
     @property
     def console_url(self) -> str:
@@ -39,7 +51,9 @@ class Sandboxes:
 
     def urls(self) -> dict[str, str]:
         """Each emulator's base URL and the rep console's URL."""
-        return {"hubspot": self.hubspot_url, "hubspot_console": self.console_url, "openai": f"{self.openai_url}/v1"}
+        return {"hubspot": self.hubspot_url, "hubspot_console": self.console_url, "openai": f"{self.openai_url}/v1",
+                "intercom": self.intercom_url, "intercom_console": f"{self.intercom_url}{INTERCOM_CONSOLE_PATH}",
+                "creatio": self.creatio_url, "creatio_console": f"{self.creatio_url}{CREATIO_CONSOLE_PATH}"}
 
     def banner(self) -> list[str]:
         """What to paste into relaydesk's settings, line by line."""
@@ -60,12 +74,28 @@ class Sandboxes:
             f"    base URL                           {self.openai_url}/v1",
             f"    model                              {', '.join(self.chat.models)}",
             f"    API key                            {', '.join(sorted(self.chat.api_keys))}",
+            "  Intercom (Settings → Integrations → Intercom)",
+            f"    API base URL and Intercom app URL  {self.intercom_url}",
+            f"    Access token                       {self.intercom.config.access_token}",
+            f"    Client secret                      {self.intercom.config.client_secret}",
+            f"    AI admin ID                        {self.intercom.config.owner_admin_id}",
+            f"    webhook URL (PUT /_sandbox/webhook) {self.intercom_url}/_sandbox/webhook",
+            f"    rep console                        {self.intercom_url}{INTERCOM_CONSOLE_PATH}",
+            "  Creatio (Settings → Integrations → Creatio)",
+            f"    Instance URL                       {self.creatio_url}",
+            f"    Identity service token URL         {self.creatio_url}/connect/token",
+            f"    Client ID / secret                 {self.creatio.config.client_id} / "
+            f"{self.creatio.config.client_secret}",
+            f"    Default owner (optional)           {self.creatio.config.reps[0].contact_id}",
+            f"    business processes (PUT webhook_url) {self.creatio_url}/_sandbox/business-processes",
+            f"    rep console                        {self.creatio_url}{CREATIO_CONSOLE_PATH}",
         ]
 
     async def aclose(self) -> None:
-        """Give pending HubSpot webhooks a few seconds to finish, then drop the rest."""
+        """Give pending helpdesk webhooks and process calls a few seconds to finish, then drop the rest."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.hubspot.aclose(), SHUTDOWN_DRAIN_S)
+            await asyncio.wait_for(asyncio.gather(self.hubspot.aclose(), self.intercom.aclose(),
+                                                       self.creatio.aclose()), SHUTDOWN_DRAIN_S)
 
 
 def mount_sandboxes(
@@ -77,7 +107,14 @@ def mount_sandboxes(
     chat = ChatSandbox()
     app.mount(f"{prefix}{HUBSPOT_PATH}", create_hubspot_app(sandbox=hubspot))
     app.mount(f"{prefix}{OPENAI_PATH}", create_chat_app(chat))
-    return Sandboxes(hubspot, chat, hubspot_url, f"{base_url.rstrip('/')}{prefix}{OPENAI_PATH}")
+    intercom_url = f"{base_url.rstrip('/')}{prefix}{INTERCOM_PATH}"
+    intercom = IntercomSandbox(webhook_client=webhook_client)
+    app.mount(f"{prefix}{INTERCOM_PATH}", create_intercom_app(sandbox=intercom))
+    creatio_url = f"{base_url.rstrip('/')}{prefix}{CREATIO_PATH}"
+    creatio = CreatioSandbox(webhook_client=webhook_client)
+    app.mount(f"{prefix}{CREATIO_PATH}", create_creatio_app(sandbox=creatio))
+    return Sandboxes(hubspot, chat, hubspot_url, f"{base_url.rstrip('/')}{prefix}{OPENAI_PATH}", intercom, intercom_url,
+                     creatio, creatio_url)
 
 
 def local_url(host: str, port: int) -> str:

@@ -13,13 +13,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from relaydesk.connectors.base import InboundBatch, InboundEvent, SessionRef, WebhookRejected, WebhookRequest
+from relaydesk.connectors.base import (
+    InboundBatch,
+    InboundEvent,
+    SessionRef,
+    WebhookRejected,
+    WebhookRequest,
+    json_body,
+)
 
 Json = dict[str, Any]
 MAX_AGE_MS = 300_000
@@ -132,10 +138,7 @@ EVENT_HANDLERS: dict[str, Handler] = {
 
 def parse(body: bytes, scope: Scope) -> InboundBatch:
     """The events of a verified request: an app batch (array) or one custom-channel event (object)."""
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise WebhookRejected("the body is not JSON") from exc
+    payload = json_body(body)
     items = payload if isinstance(payload, list) else [payload]
     batch = InboundBatch()
     for item in items:

@@ -1,0 +1,1 @@
+"""Intercom: a hosted channel (the AI replies inside Intercom) and a handoff target."""

@@ -1,0 +1,301 @@
+"""The Intercom sandbox as an ASGI app: the documented REST subset (API 2.11), a rep console and fault injection."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated, Any
+
+import httpx2
+from fastapi import APIRouter, Body, Depends, FastAPI, Form, Header, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from relaydesk.sandbox.faults import ADMIN_PREFIX, FaultInjectionMiddleware, FaultPlan, fault_admin_router
+from relaydesk.sandbox.intercom.sandbox import IntercomError, IntercomSandbox, error_body
+from relaydesk.sandbox.intercom.state import IntercomConfig, Json
+
+DOCS = "https://developers.intercom.com/docs/references/2.11/rest-api/api.intercom.io"
+CONSOLE = f"{ADMIN_PREFIX}/console"
+
+
+def sandbox_of(request: Request) -> IntercomSandbox:
+    """The sandbox serving this request."""
+    sandbox: IntercomSandbox = request.app.state.sandbox
+    return sandbox
+
+
+def authorized(request: Request, authorization: Annotated[str | None, Header()] = None) -> IntercomSandbox:
+    """The sandbox, once the bearer token is the workspace's."""
+    sandbox = sandbox_of(request)
+    sandbox.authenticate(authorization)
+    return sandbox
+
+
+Api = Annotated[IntercomSandbox, Depends(authorized)]
+JsonBody = Annotated[dict[str, Any], Body()]
+api = APIRouter()
+
+
+def _required(body: Json, *names: str) -> None:
+    for name in names:
+        if body.get(name) in (None, ""):
+            raise IntercomError(400, "parameter_not_found", f"{name} is required")
+
+
+@api.get("/me")
+async def me(sandbox: Api) -> Json:
+    """Identify an admin (https://developers.intercom.com/docs/references/2.11/rest-api/api.intercom.io/admins/identifyadmin)."""
+    config = sandbox.config
+    owner = sandbox.state.admins[config.owner_admin_id]
+    return {**sandbox.state.admin_json(owner), "app": {"type": "app", "id_code": config.app_id,
+                                                        "name": config.app_name, "region": config.region,
+                                                        "timezone": "UTC", "identity_verification": False}}
+
+
+@api.get("/admins")
+async def list_admins(sandbox: Api) -> Json:
+    """List all admins (…/admins/listadmins)."""
+    return {"type": "admin.list", "admins": [sandbox.state.admin_json(a) for a in sandbox.state.admins.values()]}
+
+
+@api.get("/admins/{admin_id}")
+async def get_admin(admin_id: str, sandbox: Api) -> Json:
+    """Retrieve an admin (…/admins/retrieveadmin)."""
+    return sandbox.state.admin_json(sandbox.state.admins[sandbox.admin_id(admin_id)])
+
+
+@api.get("/teams")
+async def list_teams(sandbox: Api) -> Json:
+    """List all teams (…/teams/listteams)."""
+    return {"type": "team.list", "teams": [
+        {"type": "team", "id": t.id, "name": t.name, "admin_ids": [int(a) for a in t.admin_ids]}
+        for t in sandbox.state.teams.values()]}
+
+
+@api.get("/tags")
+async def list_tags(sandbox: Api) -> Json:
+    """List all tags (…/tags/findalltags)."""
+    return {"type": "list", "data": [{"type": "tag", "id": k, "name": v} for k, v in sandbox.state.tags.items()]}
+
+
+@api.post("/tags")
+async def create_tag(body: JsonBody, sandbox: Api) -> Json:
+    """Create or update a tag by name (…/tags/createtag)."""
+    _required(body, "name")
+    return sandbox.find_or_create_tag(str(body["name"]))
+
+
+@api.post("/contacts")
+async def create_contact(body: JsonBody, sandbox: Api) -> Json:
+    """Create a contact (…/contacts/createcontact); a taken email answers 409 naming the existing id."""
+    if not any(body.get(k) for k in ("email", "external_id", "role")):
+        raise IntercomError(400, "parameter_invalid", "one of email, external_id or role is required")
+    role = str(body.get("role") or "user")
+    if role not in ("user", "lead"):
+        raise IntercomError(400, "parameter_invalid", "role must be user or lead")
+    contact = sandbox.create_contact(role, body.get("email"), body.get("name"), body.get("external_id"),
+                                     body.get("custom_attributes") or {})
+    return contact.to_json()
+
+
+@api.get("/contacts/{contact_id}")
+async def get_contact(contact_id: str, sandbox: Api) -> Json:
+    """Get a contact (…/contacts/showcontact)."""
+    return sandbox.contact(contact_id).to_json()
+
+
+@api.post("/contacts/search")
+async def search_contacts(body: JsonBody, sandbox: Api) -> Json:
+    """Search contacts (…/contacts/searchcontacts): the single `field = value` query on email or external_id."""
+    query = body.get("query") or {}
+    if query.get("operator") != "=" or query.get("field") not in ("email", "external_id"):
+        raise IntercomError(400, "parameter_invalid", "the sandbox searches contacts by email or external_id with =")
+    field, value = str(query["field"]), query.get("value")
+    found = [c.to_json() for c in sandbox.state.contacts.values() if getattr(c, field) == value]
+    return {"type": "list", "data": found, "total_count": len(found),
+            "pages": {"type": "pages", "page": 1, "per_page": 50, "total_pages": 1}}
+
+
+@api.get("/companies/{company_id}")
+async def get_company(company_id: str, sandbox: Api) -> Json:
+    """Retrieve a company by id (…/companies/retrieveacompanybyid)."""
+    company = sandbox.state.companies.get(company_id)
+    if company is None:
+        raise IntercomError(404, "company_not_found", "Company Not Found")
+    return company.to_json()
+
+
+@api.post("/conversations")
+async def create_conversation(body: JsonBody, sandbox: Api) -> Json:
+    """Create a conversation on behalf of a contact (…/conversations/createconversation)."""
+    _required(body, "from", "body")
+    sender = body["from"] or {}
+    if sender.get("type") not in ("user", "lead", "contact"):
+        raise IntercomError(400, "parameter_invalid", "from.type must be user, lead or contact")
+    if str(sender.get("id")) not in sandbox.state.contacts:
+        raise IntercomError(404, "not_found", "User Not Found")
+    conversation = sandbox.start_conversation(str(sender["id"]), str(body["body"]))
+    return {"type": "user_message", "id": conversation.source["id"], "created_at": conversation.created_at,
+            "body": body["body"], "message_type": "inapp", "conversation_id": conversation.id}
+
+
+@api.get("/conversations/{conversation_id}")
+async def get_conversation(conversation_id: str, sandbox: Api) -> Json:
+    """Retrieve a conversation with all its parts (…/conversations/retrieveconversation)."""
+    return sandbox.show(sandbox.conversation(conversation_id))
+
+
+@api.post("/conversations/{conversation_id}/reply")
+async def reply(conversation_id: str, body: JsonBody, sandbox: Api) -> Json:
+    """Reply to a conversation as an admin (comment or note) or as the contact (…/conversations/replyconversation)."""
+    conversation = sandbox.conversation(conversation_id)
+    _required(body, "message_type", "type", "body")
+    kind, message_type = body["type"], body["message_type"]
+    if kind == "admin" and message_type in ("comment", "note"):
+        _required(body, "admin_id")
+        sandbox.admin_reply(conversation, str(body["admin_id"]), str(body["body"]), note=message_type == "note")
+    elif kind == "user" and message_type == "comment":
+        _required(body, "intercom_user_id")
+        sandbox.user_reply(conversation, str(body["intercom_user_id"]), str(body["body"]))
+    else:
+        raise IntercomError(400, "parameter_invalid", f"cannot reply with type {kind} and message_type {message_type}")
+    return sandbox.show(conversation)
+
+
+@api.post("/conversations/{conversation_id}/parts")
+async def manage(conversation_id: str, body: JsonBody, sandbox: Api) -> Json:
+    """Manage a conversation: assign, close, open (…/conversations/manageconversation)."""
+    conversation = sandbox.conversation(conversation_id)
+    _required(body, "message_type", "admin_id")
+    message_type = body["message_type"]
+    if message_type == "assignment":
+        _required(body, "assignee_id", "type")
+        sandbox.assign(conversation, str(body["admin_id"]), str(body["type"]), str(body["assignee_id"]))
+    elif message_type in ("close", "open"):
+        sandbox.set_state(conversation, str(body["admin_id"]), "closed" if message_type == "close" else "open",
+                          body.get("body"))
+    else:
+        raise IntercomError(400, "parameter_invalid", f"message_type {message_type} is not supported")
+    return sandbox.show(conversation)
+
+
+@api.post("/conversations/{conversation_id}/tags")
+async def tag_conversation(conversation_id: str, body: JsonBody, sandbox: Api) -> Json:
+    """Add a tag to a conversation (…/tags/attachtagtoconversation)."""
+    _required(body, "id", "admin_id")
+    return sandbox.tag(sandbox.conversation(conversation_id), str(body["id"]), str(body["admin_id"]))
+
+
+@api.post("/conversations/search")
+async def search_conversations(body: JsonBody, sandbox: Api) -> Json:
+    """Search conversations (…/conversations/searchconversations): `state = open|closed` only."""
+    query = body.get("query") or {}
+    if query.get("field") != "state" or query.get("operator") != "=":
+        raise IntercomError(400, "parameter_invalid", "the sandbox searches conversations by state with =")
+    found = [sandbox.show(c) for c in sandbox.state.conversations.values() if c.state == query.get("value")]
+    return {"type": "conversation.list", "conversations": found, "total_count": len(found),
+            "pages": {"type": "pages", "page": 1, "per_page": 150, "total_pages": 1}}
+
+
+@api.get("/articles")
+async def list_articles(sandbox: Api) -> Json:
+    """List all help-center articles (…/articles/listarticles)."""
+    articles = sandbox.state.articles
+    return {"type": "list", "data": articles, "total_count": len(articles),
+            "pages": {"type": "pages", "page": 1, "per_page": 50, "total_pages": 1}}
+
+
+console = APIRouter(prefix=CONSOLE, include_in_schema=False)
+
+
+@console.get("")
+async def show_console(request: Request) -> HTMLResponse:
+    """Every conversation with its parts, and a form per conversation to reply, note, assign or close."""
+    sandbox = sandbox_of(request)
+    here = f"{request.scope.get('root_path', '')}{CONSOLE}"
+    admins = "".join(f"<option value='{a.id}'>{escape(a.name)}</option>" for a in sandbox.state.admins.values())
+    blocks = []
+    for conversation in reversed(sandbox.state.conversations.values()):
+        lines = [f"<p><b>{escape(str(conversation.source['author'].get('name') or 'Visitor'))}</b>: "
+                 f"{escape(str(conversation.source['body']))}</p>"]
+        lines += [f"<p><i>{p.part_type}</i> <b>{escape(str(p.author.get('name')))}</b>: {escape(p.body or '')}</p>"
+                  for p in conversation.parts]
+        blocks.append(
+            f"<section><h3>#{conversation.id} · {conversation.state} · admin {conversation.admin_assignee_id} · "
+            f"team {conversation.team_assignee_id}</h3>{''.join(lines)}"
+            f"<form method='post' action='{here}/{conversation.id}'><select name='admin_id'>{admins}</select>"
+            "<select name='action'><option>reply</option><option>note</option><option>assign_to_me</option>"
+            "<option>close</option><option>open</option></select><textarea name='body'></textarea>"
+            "<button>Send</button></form></section>"
+        )
+    page = ("<!doctype html><title>Intercom sandbox</title><h1>Intercom sandbox inbox</h1>"
+            + ("".join(blocks) or "<p>No conversations yet.</p>"))
+    return HTMLResponse(page)
+
+
+@console.post("/{conversation_id}")
+async def console_action(
+    conversation_id: str, request: Request, admin_id: Annotated[str, Form()], action: Annotated[str, Form()],
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    """A rep's action from the console."""
+    sandbox = sandbox_of(request)
+    conversation = sandbox.conversation(conversation_id)
+    if action in ("reply", "note"):
+        sandbox.admin_reply(conversation, admin_id, body, note=action == "note")
+    elif action == "assign_to_me":
+        sandbox.assign(conversation, admin_id, "admin", admin_id)
+    else:
+        sandbox.set_state(conversation, admin_id, "closed" if action == "close" else "open")
+    return RedirectResponse(f"{request.scope.get('root_path', '')}{CONSOLE}", status_code=303)
+
+
+admin = APIRouter(prefix=ADMIN_PREFIX, include_in_schema=False)
+
+
+@admin.put("/webhook")
+async def set_webhook(request: Request, body: JsonBody) -> Json:
+    """Where the app's webhooks go, as set on the Developer Hub's Webhooks page."""
+    sandbox = sandbox_of(request)
+    sandbox.webhook_url = str(body.get("url") or "") or None
+    return {"url": sandbox.webhook_url, "topics": list(sandbox.config.webhook_topics)}
+
+
+@admin.get("/webhook-deliveries")
+async def webhook_deliveries(request: Request) -> Json:
+    """Every webhook sent, with the status of each attempt."""
+    return {"results": [{"url": d.url, "payload": d.payload, "statuses": d.statuses}
+                        for d in sandbox_of(request).deliveries]}
+
+
+def _fault_plan(request: Request) -> FaultPlan:
+    return sandbox_of(request).faults
+
+
+async def _on_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IntercomError)
+    return JSONResponse(error_body(exc.status, exc.code, exc.message), status_code=exc.status)
+
+
+async def _on_validation(_: Request, exc: Exception) -> Response:
+    return JSONResponse(error_body(400, "parameter_invalid", str(exc)[:300]), status_code=400)
+
+
+def create_app(
+    config: IntercomConfig | None = None,
+    *,
+    sandbox: IntercomSandbox | None = None,
+    webhook_client: httpx2.AsyncClient | None = None,
+) -> FastAPI:
+    """The sandbox app around a new (or the given) IntercomSandbox, reachable as `app.state.sandbox`."""
+    workspace = sandbox or IntercomSandbox(config, webhook_client)
+    app = FastAPI(title="Intercom sandbox", summary="An emulator of Intercom's documented REST API 2.11")
+    app.state.sandbox = workspace
+    app.include_router(api)
+    app.include_router(console)
+    app.include_router(admin)
+    app.include_router(fault_admin_router(_fault_plan))
+    app.add_exception_handler(IntercomError, _on_error)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_middleware(FaultInjectionMiddleware, plan=workspace.faults)
+    return app
