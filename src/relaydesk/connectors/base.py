@@ -39,6 +39,18 @@ class CheckFailed(Exception):
         self.setting = setting
 
 
+# How a handoff's reason reads in the note a rep sees in their helpdesk.
+HANDOFF_REASONS = {
+    "explicit_request": "the visitor asked for a person",
+    "topic": "the topic needs a person",
+    "frustration": "the visitor is frustrated",
+    "unproductive": "the AI was not getting anywhere",
+    "ai_decision": "the AI decided a person should take over",
+    "office_hours": "requested outside office hours",
+    "rep_takeover": "a rep took over",
+}
+
+
 class WebhookRejected(Exception):
     """A webhook request that failed verification; it is answered 401 and changes nothing."""
 

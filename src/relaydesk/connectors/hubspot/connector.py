@@ -19,6 +19,7 @@ import httpx2
 from pydantic import BaseModel
 
 from relaydesk.connectors.base import (
+    HANDOFF_REASONS,
     CheckFailed,
     CheckReport,
     ConnectorContext,
@@ -52,15 +53,6 @@ CAPABILITIES: Json = {
     "maxFileAttachmentSizeBytes": MAX_FILE_BYTES,
     "maxTotalFileAttachmentSizeBytes": 2 * MAX_FILE_BYTES,
     "allowedFileAttachmentMimeTypes": list(FILE_TYPES),
-}
-REASONS = {
-    "explicit_request": "the visitor asked for a person",
-    "topic": "the topic needs a person",
-    "frustration": "the visitor is frustrated",
-    "unproductive": "the AI was not getting anywhere",
-    "ai_decision": "the AI decided a person should take over",
-    "office_hours": "requested outside office hours",
-    "rep_takeover": "a rep took over",
 }
 SUBSCRIPTIONS = (("conversation.propertyChange", "status"), ("conversation.propertyChange", "assignedTo"))
 _refresh_locks: dict[str, asyncio.Lock] = {}
@@ -513,7 +505,7 @@ def _refusal(attachment: TranscriptAttachment) -> str | None:
 def handoff_note(session: SessionSnapshot) -> tuple[str, str]:
     """The internal comment (plain and rich text): reason, summary, sentiment, language, visitor, link back."""
     handoff, chat, contact = session.handoff, session.session, session.contact
-    reason = REASONS.get(handoff.reason, handoff.reason) if handoff else "handed off"
+    reason = HANDOFF_REASONS.get(handoff.reason, handoff.reason) if handoff else "handed off"
     if handoff and handoff.topic:
         reason += f" (topic: {handoff.topic})"
     sentiment = chat.sentiment or "unknown"

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, cast
 from pydantic import BaseModel
 
 from relaydesk.connectors.base import (
+    HANDOFF_REASONS,
     CheckFailed,
     CheckReport,
     ConnectorContext,
@@ -28,7 +29,6 @@ from relaydesk.connectors.base import (
     TranscriptMessage,
     WebhookRequest,
 )
-from relaydesk.connectors.hubspot.connector import REASONS
 from relaydesk.connectors.intercom import webhooks
 from relaydesk.connectors.intercom.client import IntercomClient, IntercomError, Json
 from relaydesk.connectors.intercom.settings import IntercomSettings
@@ -290,7 +290,7 @@ def _html(text: str) -> str:
 def handoff_note(session: SessionSnapshot) -> str:
     """The internal note (HTML): reason, summary, sentiment, language, visitor, link back to the session."""
     handoff, chat = session.handoff, session.session
-    reason = REASONS.get(handoff.reason, handoff.reason) if handoff else "handed off"
+    reason = HANDOFF_REASONS.get(handoff.reason, handoff.reason) if handoff else "handed off"
     if handoff and handoff.topic:
         reason += f" (topic: {handoff.topic})"
     sentiment = chat.sentiment or "unknown"
