@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated, Any
 
@@ -11,8 +10,6 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from relaydesk.agent.analyzers import analyze_handoff
-from relaydesk.agent.responder import transcript_turns
 from relaydesk.core import outbox, webhooks_out
 from relaydesk.core.conversations import contact_view, message_view, session_view
 from relaydesk.core.delivery import notify_outbox
@@ -176,17 +173,8 @@ async def hand_back(
 
 @router.post("/sessions/{session_id}/handoff", response_model=SessionOut)
 async def hand_off(session_id: str, body: HandoffIn, workspace: ApiWorkspace, runtime: RuntimeDep) -> dict[str, Any]:
-    """Hand an AI session to the team's queue, with a reason; language, sentiment and (unless given) the summary are
-    worked out from the conversation, as for the AI's own handoffs."""
-    session = await runtime.conversations.get_session(workspace.id, session_id)
-    messages = await runtime.conversations.messages_after(workspace.id, session_id, max(0, session.last_seq - 200))
-    turns = transcript_turns(messages)
-    last = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].author == "visitor"), None)
-    earlier, latest = (turns[:last], turns[last].text) if last is not None else (turns, None)
-    analysis = await asyncio.to_thread(analyze_handoff, earlier, latest, session.language)
-    handoff = Handoff(reason=body.reason, topic=body.topic, summary=body.summary or analysis.summary.text,
-                      language=analysis.language, sentiment=analysis.sentiment.label,
-                      sentiment_score=analysis.sentiment.score)
+    """Hand an AI session to the team's queue, with a reason."""
+    handoff = Handoff(reason=body.reason, topic=body.topic, summary=body.summary)
     return await _transition(runtime, workspace.id, session_id, Action.HAND_OFF, None, handoff=handoff)
 
 
