@@ -39,7 +39,7 @@ async def send(client: httpx2.AsyncClient, visitor: Visitor, session_id: str, te
 
 
 async def test_a_retried_send_with_the_same_client_id_stores_one_message(settings: Settings) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, _ = await create_workspace(app)
         visitor = await new_visitor(client, token)
         session_id = await new_session(client, visitor)
@@ -96,7 +96,7 @@ async def test_stream_resumed_with_last_event_id_gets_every_missed_message_once(
 
 
 async def test_unverified_contacts_see_their_device_only_and_verified_see_all(settings: Settings) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, key = await create_workspace(app)
         laptop = await new_visitor(client, token)
         laptop_session = await new_session(client, laptop)
@@ -122,7 +122,7 @@ async def test_unverified_contacts_see_their_device_only_and_verified_see_all(se
 
 
 async def test_cors_answers_preflights_and_refuses_sites_not_on_the_list(settings: Settings) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, _ = await create_workspace(app)
         shop, other = "https://shop.example", "https://copycat.example"
         preflight = await client.options(
@@ -152,7 +152,7 @@ async def test_cors_answers_preflights_and_refuses_sites_not_on_the_list(setting
 
 
 async def test_rate_limits_answer_429_with_retry_after(settings: Settings) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, _ = await create_workspace(app)
         visitor = await new_visitor(client, token)
         session_id = await new_session(client, visitor)
@@ -189,7 +189,7 @@ async def upload(client: httpx2.AsyncClient, visitor: Visitor, name: str, conten
 
 
 async def test_uploads_are_checked_by_their_bytes_stored_once_and_served_safely(settings: Settings) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, _ = await create_workspace(app)
         visitor = await new_visitor(client, token)
         first = await upload(client, visitor, "../../screen shot.png", PNG, "image/png")
@@ -225,7 +225,7 @@ async def test_uploads_are_checked_by_their_bytes_stored_once_and_served_safely(
 async def test_uploads_refused_by_type_or_size_say_why(
     settings: Settings, name: str, content: bytes, kind: str, status: int
 ) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, _ = await create_workspace(app)
         await set_settings(app, token, widget={"max_upload_bytes": 2048})
         visitor = await new_visitor(client, token)
@@ -250,7 +250,7 @@ async def resolved_session(client: httpx2.AsyncClient, app: Any, **widget: Any) 
 
 
 async def test_csat_is_stored_once_on_a_resolved_session(settings: Settings) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, _ = await create_workspace(app)
         visitor = await new_visitor(client, token)
         open_session = await new_session(client, visitor)
@@ -285,14 +285,14 @@ async def test_csat_is_stored_once_on_a_resolved_session(settings: Settings) -> 
 async def test_csat_rules_follow_the_workspace_settings(
     settings: Settings, widget: dict[str, Any], body: dict[str, Any], status: int
 ) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         visitor, session_id = await resolved_session(client, app, **widget)
         answer = await client.post(f"{W}/sessions/{session_id}/csat", json=body, headers=visitor.headers)
         assert answer.status_code == status, answer.text
 
 
 async def test_script_in_a_message_is_stored_and_returned_as_text(settings: Settings) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, _ = await create_workspace(app)
         visitor = await new_visitor(client, token)
         session_id = await new_session(client, visitor)
@@ -311,7 +311,7 @@ async def test_script_in_a_message_is_stored_and_returned_as_text(settings: Sett
 
 
 async def test_config_speaks_the_visitors_language_with_the_sites_wording(settings: Settings) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, _ = await create_workspace(app)
         await set_settings(
             app,
@@ -352,7 +352,7 @@ async def test_widget_script_is_cacheable_and_within_its_budget(settings: Settin
 
 
 async def test_config_reports_office_hours_from_the_handoff_settings(settings: Settings) -> None:
-    async with app_client(settings) as (client, app):
+    async with app_client(settings, run_workers=False) as (client, app):  # no agent: the test writes every reply
         _, token, _ = await create_workspace(app)
         never_open = {"timezone": "UTC", "weekly": {}}
         await set_settings(
