@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -79,10 +80,19 @@ class LanguageDetector:
         return LanguageGuess(code if sure else None, confidence)
 
 
-@cache
+_detector: LanguageDetector | None = None
+_detector_lock = threading.Lock()
+
+
 def language_detector() -> LanguageDetector:
-    """The process-wide detector, loaded on first use."""
-    return LanguageDetector()
+    """The process-wide detector, loaded on first use, once: loading holds the interpreter for seconds, so two
+    threads asking at the same moment must not both load it."""
+    global _detector
+    if _detector is None:
+        with _detector_lock:
+            if _detector is None:
+                _detector = LanguageDetector()
+    return _detector
 
 
 def detect_language(text: str, hint: str | None = None) -> str | None:
