@@ -39,6 +39,11 @@ PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 PortOpt = Annotated[int | None, typer.Option(help="port to listen on (default RELAYDESK_PORT)")]
 
 
+def _names(listed: str) -> list[str]:
+    """The names in a comma-separated option."""
+    return [name.strip() for name in listed.split(",") if name.strip()]
+
+
 def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
@@ -231,7 +236,7 @@ def bench_core(
     from relaydesk.bench.core import run_core_bench
 
     results = asyncio.run(run_core_bench(
-        backends=[b.strip() for b in backends.split(",") if b.strip()], postgres_url=postgres_url, runs=runs,
+        backends=_names(backends), postgres_url=postgres_url, runs=runs,
         messages=messages, jobs=jobs,
     ))
     for line in results["table"]:
@@ -254,7 +259,7 @@ def bench_stream(
     from relaydesk.bench.stream import run_stream_bench
 
     results = asyncio.run(run_stream_bench(
-        backends=[b.strip() for b in backends.split(",") if b.strip()], postgres_url=postgres_url, streams=streams,
+        backends=_names(backends), postgres_url=postgres_url, streams=streams,
         replies=replies, rate=rate,
     ))
     for line in results["table"]:
@@ -278,7 +283,7 @@ def bench_webhook(
     from relaydesk.bench.webhook import run_webhook_bench
 
     results = asyncio.run(run_webhook_bench(
-        backends=[b.strip() for b in backends.split(",") if b.strip()], postgres_url=postgres_url, streams=streams,
+        backends=_names(backends), postgres_url=postgres_url, streams=streams,
         threads=threads, replies=replies, rate=rate,
     ))
     for line in results["table"]:

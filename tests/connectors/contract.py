@@ -207,6 +207,18 @@ async def read_stream(client: httpx2.AsyncClient, url: str, headers: dict[str, s
             current = {}
 
 
+def outage_on_a_clock(faults: Any, seconds: float) -> Callable[[float], None]:
+    """Start a sandbox outage on an injectable clock; the returned function moves that clock forward."""
+    now = [1_000.0]
+    faults.clock = lambda: now[0]
+    faults.outage(seconds)
+
+    def advance(by: float) -> None:
+        now[0] += by
+
+    return advance
+
+
 class HubSpotDriver:
     """The contract's view of the HubSpot sandbox."""
 
@@ -271,14 +283,7 @@ class HubSpotDriver:
         return bool(self.thread(session_id).status == "CLOSED")
 
     def outage(self, seconds: float) -> Callable[[float], None]:
-        now = [1_000.0]
-        self.sandbox.faults.clock = lambda: now[0]
-        self.sandbox.faults.outage(seconds)
-
-        def advance(by: float) -> None:
-            now[0] += by
-
-        return advance
+        return outage_on_a_clock(self.sandbox.faults, seconds)
 
     def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
         sent = []
@@ -349,14 +354,7 @@ class IntercomDriver:
         return bool(self.conversation(session_id).state == "closed")
 
     def outage(self, seconds: float) -> Callable[[float], None]:
-        now = [1_000.0]
-        self.sandbox.faults.clock = lambda: now[0]
-        self.sandbox.faults.outage(seconds)
-
-        def advance(by: float) -> None:
-            now[0] += by
-
-        return advance
+        return outage_on_a_clock(self.sandbox.faults, seconds)
 
     def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
         return [(d.url, d.headers, d.body) for d in self.sandbox.deliveries]
@@ -422,14 +420,7 @@ class CreatioDriver:
         return self.sandbox.is_resolved(self.case(session_id)["StatusId"])
 
     def outage(self, seconds: float) -> Callable[[float], None]:
-        now = [1_000.0]
-        self.sandbox.faults.clock = lambda: now[0]
-        self.sandbox.faults.outage(seconds)
-
-        def advance(by: float) -> None:
-            now[0] += by
-
-        return advance
+        return outage_on_a_clock(self.sandbox.faults, seconds)
 
     def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
         return [(d.url, d.headers, d.body) for d in self.sandbox.processes.deliveries]

@@ -260,11 +260,6 @@ def _reply_id(seq: int) -> str:
     return f"ai-reply-{seq}"
 
 
-def transcript_turns(messages: Sequence[Message]) -> tuple[Turn, ...]:
-    """The text messages of a session as the agent's transcript."""
-    return tuple(_turn(m) for m in messages if m.kind == "text")
-
-
 def _turn(message: Message) -> Turn:
     confidence = message.data.get("confidence") if message.author == "ai" else None
     return Turn(author=message.author, text=message.text, at=message.created_at,  # type: ignore[arg-type]

@@ -232,7 +232,6 @@ class Connector(Protocol):
     name: ClassVar[str]
     title: ClassVar[str]
     settings_model: ClassVar[type[BaseModel]]
-    signs_webhooks: ClassVar[bool]
 
     def __init__(self, context: ConnectorContext) -> None: ...
 

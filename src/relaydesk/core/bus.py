@@ -48,10 +48,6 @@ class Subscription:
         lagged, self.lagged = self.lagged, False
         return lagged
 
-    async def __aiter__(self) -> AsyncIterator[Event]:
-        while True:
-            yield await self.queue.get()
-
 
 class Bus:
     """In-process fan-out; the base of the Redis bus, which adds the hop between processes."""
@@ -99,10 +95,6 @@ class Bus:
 
     async def _on_last_unsubscribe(self, channel: str) -> None:
         return None
-
-    @property
-    def local_subscriber_count(self) -> int:
-        return sum(len(s) for s in self._subscribers.values())
 
 
 class RedisBus(Bus):

@@ -112,9 +112,6 @@ class DeliveryWorker:
         self._inflight.discard(task)
         self._wake.set()  # the next job of that session may now be due
 
-    async def run_once(self, job: outbox.Job) -> None:
-        await self._run(job)
-
     async def _run(self, job: outbox.Job) -> None:
         handler = self.handlers.get(job.kind)
         started = time.perf_counter()

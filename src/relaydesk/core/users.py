@@ -161,15 +161,6 @@ class Users:
             tx.add(Membership(user_id=user.id, workspace_id=workspace_id, role=role.value))
         return user
 
-    async def set_password(self, user_id: str, password: str) -> None:
-        check_password_rules(password)
-        async with self.db.transaction() as tx:
-            user = await tx.get(User, user_id)
-            if user is None:
-                raise NotFound(f"no user {user_id}")
-            user.password_hash = hash_password(password)
-            await tx.execute(delete(DashboardSession).where(DashboardSession.user_id == user_id))
-
     async def authenticate(self, email: str, password: str) -> User | None:
         """The user whose email and password these are, or None; rehashes when argon2's parameters changed."""
         async with self.db.read() as db:

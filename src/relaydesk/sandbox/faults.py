@@ -359,8 +359,3 @@ class RateLimiter:
             else:
                 decisions.append(RateLimitDecision(rule, used < rule.limit, max(0, rule.limit - used), retry))
         return decisions
-
-    def reset(self) -> None:
-        """Forget every counted request."""
-        self._rolling.clear()
-        self._fixed.clear()

@@ -11,7 +11,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from relaydesk.core.bus import Subscription
 from relaydesk.core.conversations import Conversations, message_view, session_channel
 
 RESYNC_IDLE_S = 30.0
@@ -73,5 +72,3 @@ def parse_cursor(last_event_id: str | None, after: int | None) -> int:
         return int(last_event_id.strip())
     return max(after or 0, 0)
 
-
-__all__ = ["Subscription", "parse_cursor", "session_events"]

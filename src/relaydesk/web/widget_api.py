@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -19,7 +17,6 @@ from relaydesk.agent.policy import OfficeHours
 from relaydesk.channels.widget.copy import RTL, accepted_languages, choose_language, strings_for
 from relaydesk.channels.widget.cors import WidgetRoute
 from relaydesk.channels.widget.csat import submit_csat
-from relaydesk.channels.widget.html import visitor_view
 from relaydesk.channels.widget.limits import Rate, RateLimiter, WidgetRates, retry_after_header
 from relaydesk.channels.widget.settings import UPLOAD_TYPES, widget_settings
 from relaydesk.channels.widget.uploads import UploadRefused, UploadStore
@@ -201,7 +198,7 @@ async def list_messages(
 ) -> dict[str, Any]:
     await _visible_session(runtime, visitor, session_id)
     messages = await runtime.conversations.messages_after(visitor.workspace.id, session_id, after)
-    return {"messages": [visitor_view(message_view(m)) for m in messages if m.kind != "note"]}
+    return {"messages": [message_view(m) for m in messages if m.kind != "note"]}
 
 
 @router.post(
@@ -232,7 +229,7 @@ async def post_message(session_id: str, body: VisitorMessageIn, visitor: Visitor
     else:
         posted = await runtime.conversations.post_message(visitor.workspace.id, session_id, new)
     return JSONResponse(
-        {"message": visitor_view(message_view(posted.message)), "created": posted.created},
+        {"message": message_view(posted.message), "created": posted.created},
         status_code=201 if posted.created else 200,
     )
 
@@ -254,16 +251,8 @@ async def stream_events(
     cursor = parse_cursor(last_event_id, after)
     events = session_events(runtime.conversations, visitor.workspace.id, session_id, cursor, include_notes=False)
     return EventSourceResponse(
-        _sanitized(events), ping=15, headers={"cache-control": "no-store", "x-accel-buffering": "no"}
+        events, ping=15, headers={"cache-control": "no-store", "x-accel-buffering": "no"}
     )
-
-
-async def _sanitized(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    """The stream's message events with their HTML passed through the sanitizer on the way out."""
-    async for event in events:
-        if event.get("event") == "message" and '"html":null' not in event["data"]:
-            event = {**event, "data": json.dumps(visitor_view(json.loads(event["data"])), separators=(",", ":"))}
-        yield event
 
 
 @router.post("/sessions/{session_id}/resolve", response_model=SessionOut)

@@ -81,7 +81,6 @@ class CreatioConnector:
     name: ClassVar[str] = "creatio"
     title: ClassVar[str] = "Creatio"
     settings_model: ClassVar[type[BaseModel]] = CreatioSettings
-    signs_webhooks: ClassVar[bool] = False
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context

@@ -64,7 +64,6 @@ class HubSpotConnector:
     name: ClassVar[str] = "hubspot"
     title: ClassVar[str] = "HubSpot"
     settings_model: ClassVar[type[BaseModel]] = HubSpotSettings
-    signs_webhooks: ClassVar[bool] = True
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context

@@ -43,7 +43,6 @@ class IntercomConnector:
     name: ClassVar[str] = CHANNEL
     title: ClassVar[str] = "Intercom"
     settings_model: ClassVar[type[BaseModel]] = IntercomSettings
-    signs_webhooks: ClassVar[bool] = True
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context
