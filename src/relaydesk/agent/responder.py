@@ -129,7 +129,7 @@ class Responder:
             custom_data=dict(contact.custom_data) if contact.verified else {},
             unverified_custom_data=dict(contact.unverified_custom_data),
             page_context=dict(visitor_message.data.get("context") or {}),
-            attributes=dict(contact.external_ids),
+            attributes=dict(contact.helpdesk_attributes or {}),
         )
         started = time.perf_counter()
         decision = await self._decide(workspace, handoff_settings, agent_settings, context)

@@ -27,7 +27,12 @@ def integration_key(connector: str, integration_id: str) -> str:
     return f"{connector}:{integration_id}"
 
 
-InboundType = Literal["rep_message", "rep_note", "assigned", "resolved", "reopened", "customer_message"]
+# rep_message/rep_note: a rep wrote; assigned: a rep took the conversation; handed_back: the helpdesk gave it back
+# to the AI (e.g. reassigned to the AI's own agent); resolved/reopened: its state; customer_message: the customer
+# wrote in a hosted channel; contact_updated: only the customer's details or attributes changed.
+InboundType = Literal[
+    "rep_message", "rep_note", "assigned", "handed_back", "resolved", "reopened", "customer_message", "contact_updated"
+]
 
 
 class CheckFailed(Exception):
@@ -172,6 +177,21 @@ class SessionRef:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactInfo:
+    """The customer as the helpdesk knows them, carried by events of a hosted channel.
+
+    `external_id` is the helpdesk's id of the person; `email` matches them to an existing contact of the workspace;
+    `attributes` (the helpdesk's custom attributes, its companies') replace what this integration synced before and
+    reach the AI's context.
+    """
+
+    external_id: str
+    email: str | None = None
+    name: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InboundEvent:
     """One verified event from the helpdesk, ready to become a core call.
 
@@ -185,6 +205,7 @@ class InboundEvent:
     html: str | None = None
     author_name: str | None = None
     external_message_id: str | None = None
+    contact: ContactInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)

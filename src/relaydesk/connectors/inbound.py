@@ -20,7 +20,7 @@ from relaydesk.connectors.store import key_of
 from relaydesk.core.conversations import Conversations, NewMessage
 from relaydesk.core.db import Database
 from relaydesk.core.integrations import InboundReceipt, Integration
-from relaydesk.core.models import ChatSession, ExternalLink, utcnow
+from relaydesk.core.models import ChatSession, Contact, ExternalLink, utcnow
 from relaydesk.core.states import ENDED_STATES, OPEN_STATES, Action, State
 
 log = structlog.get_logger(__name__)
@@ -94,17 +94,35 @@ class InboundProcessor:
         ref = event.ref
         if event.type != "customer_message" or not ref.link_kind or not ref.external_id:
             return None
-        contact = await self.conversations.create_contact(integration.workspace_id, name=event.author_name)
+        if event.contact is None:
+            contact = await self.conversations.create_contact(integration.workspace_id, name=event.author_name)
+        else:
+            contact = await self._contact(integration, event)
         session = await self.conversations.open_session(integration.workspace_id, contact.id,
                                                         channel=integration.connector)
         await self.conversations.add_link(integration.workspace_id, session.id, integration=key_of(integration),
                                           kind=ref.link_kind, external_id=ref.external_id, url=None)
         return session
 
+    async def _contact(self, integration: Integration, event: InboundEvent, contact_id: str | None = None) -> Contact:
+        """The contact the event's customer details name, with those details and attributes kept up to date."""
+        assert event.contact is not None
+        info = event.contact
+        return await self.conversations.external_contact(
+            integration.workspace_id, key_of(integration), info.external_id, email=info.email,
+            name=info.name or event.author_name, attributes=info.attributes, contact_id=contact_id)
+
     async def _apply(self, integration: Integration, event: InboundEvent) -> str:
+        if event.type == "contact_updated":
+            if event.contact is None:
+                return "the event names no contact"
+            await self._contact(integration, event)
+            return "applied"
         session = await self._session(integration, event.ref) or await self._open_hosted(integration, event)
         if session is None:
             return "no session of this workspace matches"
+        if event.contact is not None and event.type == "customer_message":
+            await self._contact(integration, event, contact_id=session.contact_id)
         key, state = key_of(integration), State(session.state)
         workspace_id, conversations = integration.workspace_id, self.conversations
         origin = {ORIGIN: key}
@@ -135,10 +153,11 @@ class InboundProcessor:
                 author="visitor", text=event.text, external_id=f"{key}:{event.event_id}"[:200], data=origin,
             ))
             return "applied"
-        action = {"assigned": Action.REP_JOIN, "resolved": Action.RESOLVE, "reopened": Action.REOPEN}[event.type]
+        action = {"assigned": Action.REP_JOIN, "handed_back": Action.HAND_BACK, "resolved": Action.RESOLVE,
+                  "reopened": Action.REOPEN}[event.type]
         resolvable = tuple(OPEN_STATES) if hosted else (State.HANDED_OFF, State.HUMAN)
-        allowed = {Action.REP_JOIN: (State.HANDED_OFF,), Action.RESOLVE: resolvable,
-                   Action.REOPEN: tuple(ENDED_STATES)}[action]
+        allowed = {Action.REP_JOIN: (State.HANDED_OFF,), Action.HAND_BACK: (State.HANDED_OFF, State.HUMAN),
+                   Action.RESOLVE: resolvable, Action.REOPEN: tuple(ENDED_STATES)}[action]
         if state not in allowed:
             return f"the session is {state.value}; {event.type} changes nothing"
         await conversations.transition(workspace_id, session.id, action, actor="rep", actor_name=event.author_name,

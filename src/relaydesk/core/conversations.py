@@ -260,6 +260,48 @@ class Conversations:
                 await self._merge(tx, workspace_id, merge_contact_id, contact)
         return contact
 
+    async def external_contact(
+        self,
+        workspace_id: str,
+        key: str,
+        external_id: str,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        contact_id: str | None = None,
+    ) -> Contact:
+        """The contact an external system (a helpdesk, named by `key`) knows as `external_id`.
+
+        It is `contact_id` when given, else the contact already linked to that id, else the workspace's contact with
+        that email (the verified one first; two helpdesk users with one email share it), else a new unverified one.
+        The link is remembered; `attributes`, when given, replace what this system synced before. Nothing is
+        written when nothing changed."""
+        email = email.strip().lower() if email else None
+        async with self.db.transaction() as tx:
+            contact = await tx.get(Contact, contact_id) if contact_id else None
+            if contact is None:
+                contact = (await tx.scalars(select(Contact).where(
+                    Contact.workspace_id == workspace_id, Contact.external_ids[key].as_string() == external_id,
+                    Contact.merged_into_id.is_(None)).order_by(Contact.created_at))).first()
+            if contact is None and email:
+                contact = (await tx.scalars(select(Contact).where(
+                    Contact.workspace_id == workspace_id, Contact.email == email, Contact.merged_into_id.is_(None)
+                ).order_by(Contact.verified.desc(), Contact.created_at))).first()
+            if contact is None:
+                contact = Contact(workspace_id=workspace_id, email=email, name=name, verified=False, custom_data={},
+                                  unverified_custom_data={}, external_ids={}, helpdesk_attributes={})
+                tx.add(contact)
+            if (contact.external_ids or {}).get(key) != external_id:
+                contact.external_ids = {**(contact.external_ids or {}), key: external_id}
+            if attributes is not None and (contact.helpdesk_attributes or {}).get(key) != attributes:
+                contact.helpdesk_attributes = {**(contact.helpdesk_attributes or {}), key: attributes}
+            if name and not contact.name:
+                contact.name = name
+            if email and not contact.email:
+                contact.email = email
+        return contact
+
     async def _merge(self, tx: AsyncSession, workspace_id: str, source_id: str, into: Contact) -> None:
         source = await tx.get(Contact, source_id)
         if source is None or source.workspace_id != workspace_id or source.verified:

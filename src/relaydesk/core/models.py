@@ -104,6 +104,8 @@ class Contact(Base):
     custom_data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     unverified_custom_data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     external_ids: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
+    # What each helpdesk holds about the contact (its custom attributes, its companies'), by integration key.
+    helpdesk_attributes: Mapped[dict[str, dict[str, Any]]] = mapped_column(Json, default=dict)
     merged_into_id: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

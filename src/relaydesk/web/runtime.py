@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx2
 import structlog
@@ -23,6 +24,7 @@ log = structlog.get_logger(__name__)
 
 
 Installer = Callable[["Runtime"], Awaitable[None]]
+Service = Callable[[asyncio.Event], Coroutine[Any, Any, None]]  # runs until the event is set; started with the workers
 
 
 def default_installers() -> list[Installer]:
@@ -45,6 +47,7 @@ class Runtime:
     conversations: Conversations
     handlers: dict[str, Handler] = field(default_factory=dict)
     worker: DeliveryWorker | None = None
+    services: dict[str, Service] = field(default_factory=dict)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -81,9 +84,15 @@ class Runtime:
     def add_producer(self, producer: Producer) -> None:
         self.conversations.producers.append(producer)
 
+    def add_service(self, name: str, service: Service) -> None:
+        """A long-running part (e.g. a helpdesk's event stream consumer) that runs wherever the workers run."""
+        self.services[name] = service
+
     def start_worker(self) -> DeliveryWorker:
         self.worker = DeliveryWorker(self.db, self.bus, self.settings, self.handlers)
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="delivery-worker"))
+        for name, service in self.services.items():
+            self._tasks.append(asyncio.create_task(service(self._stop), name=name))
         return self.worker
 
     async def close(self) -> None:
