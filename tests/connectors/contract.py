@@ -432,8 +432,11 @@ class CreatioDriver:
         return create_creatio_app(sandbox=self.sandbox)
 
 
-DRIVERS: dict[str, Callable[[httpx2.AsyncClient], Any]] = {"hubspot": HubSpotDriver, "intercom": IntercomDriver,
-                                                          "creatio": CreatioDriver}
+DRIVERS: dict[str, Callable[[httpx2.AsyncClient], Any]] = {
+    "hubspot": HubSpotDriver,
+    "intercom": IntercomDriver,
+    "creatio": CreatioDriver,
+}
 
 
 @contextlib.asynccontextmanager

@@ -11,10 +11,10 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.connectors.contract import Stack, read_stream, stack_with
+from tests.connectors.contract import DRIVERS, Stack, read_stream, stack_with
 
 
-@pytest.fixture(params=["hubspot", "intercom", "creatio"])
+@pytest.fixture(params=list(DRIVERS))
 async def stack(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> AsyncIterator[tuple[Stack, Any]]:
     async with stack_with(request.param, database_url, tmp_path) as pair:
         yield pair
