@@ -44,6 +44,14 @@ def _names(listed: str) -> list[str]:
     return [name.strip() for name in listed.split(",") if name.strip()]
 
 
+def _counts(listed: str) -> list[int]:
+    """Positive whole numbers from a comma-separated option."""
+    counts = _names(listed)
+    if not counts or not all(name.isdigit() and int(name) > 0 for name in counts):
+        raise typer.BadParameter(f"expected positive whole numbers separated by commas, not {listed!r}")
+    return [int(name) for name in counts]
+
+
 def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
@@ -229,15 +237,16 @@ def bench_core(
     runs: Annotated[int, typer.Option(min=1, help="repetitions; medians are reported")] = 3,
     messages: Annotated[int, typer.Option(min=10, help="messages per run")] = 2000,
     jobs: Annotated[int, typer.Option(min=10, help="outbox jobs per drain run")] = 1000,
+    processes: Annotated[str, typer.Option(help="server process counts to compare, e.g. 1,2,4")] = "1",
     output: OutputOpt = None,
 ) -> None:
-    """Messages accepted per second end to end, and outbox drain rate against a 20 ms target."""
+    """Messages accepted per second end to end (by server processes), and outbox drain rate against a 20 ms target."""
     configure_logging("warning")
     from relaydesk.bench.core import run_core_bench
 
     results = asyncio.run(run_core_bench(
         backends=_names(backends), postgres_url=postgres_url, runs=runs,
-        messages=messages, jobs=jobs,
+        messages=messages, jobs=jobs, processes=_counts(processes),
     ))
     for line in results["table"]:
         typer.echo(line)

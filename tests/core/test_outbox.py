@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from relaydesk.config import Settings
 from relaydesk.core import outbox
-from relaydesk.core.conversations import NewMessage
+from relaydesk.core.bus import Bus
+from relaydesk.core.conversations import Conversations, NewMessage
+from relaydesk.core.db import Database, upgrade
 from relaydesk.core.delivery import DeliveryError, DeliveryWorker
 from relaydesk.core.http_delivery import parse_retry_after
 from relaydesk.core.models import OutboxJob
@@ -249,3 +251,40 @@ async def test_unreachable_target_is_retried_not_dropped(database_url: str, tmp_
         assert rows and all(r["state"] in ("pending", "running") for r in rows)
         assert any(r["attempts"] >= 2 and "ConnectError" in (r["last_error"] or "") for r in rows)
     _ = httpx2
+
+
+async def test_a_retry_that_succeeds_makes_the_targets_backed_off_jobs_due_at_once(database_url: str,
+                                                                                   tmp_path: Path) -> None:
+    url = make_settings(database_url, tmp_path).resolved_database_url
+    await upgrade(url)
+    db = Database(url)  # no worker runs here: the test alone claims, fails and completes
+    try:
+        workspace_id = (await Conversations(db, Bus()).create_workspace("Acme"))[0].id
+
+        async def enqueue(target: str, session: str) -> None:
+            async with db.transaction() as tx:
+                outbox.enqueue(tx, workspace_id=workspace_id, target=target, kind="k", payload={},
+                               idempotency_key=f"{target}-{session}", session_id=None)
+
+        for session in ("a", "b", "c"):
+            await enqueue("down", session)
+        await enqueue("other", "a")
+        async with db.transaction() as tx:
+            claimed = await outbox.claim(tx, worker_id="w", limit=10, lease_s=60)
+            for job in claimed:  # the outage: every attempt fails and backs off for minutes
+                await outbox.fail(tx, job, error="503", permanent=False, retry_after_s=None, base_s=120.0,
+                                  cap_s=300.0, max_age_s=3600, max_attempts=10)
+        async with db.transaction() as tx:
+            assert await outbox.claim(tx, worker_id="w", limit=10, lease_s=60) == []
+            first = (await tx.scalars(select(OutboxJob).where(OutboxJob.target == "down").order_by(OutboxJob.id)
+                                      )).first()
+            assert first is not None
+            first.next_attempt_at = first.created_at  # its own backoff ran out first
+        async with db.transaction() as tx:
+            [retry] = await outbox.claim(tx, worker_id="w", limit=10, lease_s=60)
+            assert retry.attempts == 2 and await outbox.complete(tx, retry)
+        async with db.transaction() as tx:
+            due = await outbox.claim(tx, worker_id="w", limit=10, lease_s=60)
+        assert sorted(job.idempotency_key for job in due) == ["down-b", "down-c"]  # not "other-a": not its target
+    finally:
+        await db.dispose()

@@ -8,6 +8,7 @@ Drain rate: jobs queued for an outgoing webhook whose receiver answers after 20 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
@@ -106,31 +107,33 @@ async def serve_process(url: str, workdir: Path) -> AsyncIterator[tuple[int, str
         await asyncio.wait_for(server.wait(), 15)
 
 
-async def _accept_rate(url: str, workdir: Path, messages: int) -> float:
-    """Messages per second through a separate server process."""
+async def _accept_rate(url: str, workdir: Path, messages: int, processes: int = 1) -> float:
+    """Messages per second through `processes` separate server processes, the visitors spread evenly over them."""
     db = Database(url)
     workspace, _ = await Conversations(db, Bus()).create_workspace("bench")
     await db.dispose()
-    async with serve_process(url, workdir) as (_pid, base), httpx2.AsyncClient(
-        base_url=base, timeout=30, limits=httpx2.Limits(max_connections=CONCURRENCY)
-    ) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        bases = [(await stack.enter_async_context(serve_process(url, workdir)))[1] for _ in range(processes)]
+        clients = [await stack.enter_async_context(httpx2.AsyncClient(
+            base_url=base, timeout=30, limits=httpx2.Limits(max_connections=CONCURRENCY))) for base in bases]
         sessions = []
-        for _ in range(CONCURRENCY):
+        for n in range(CONCURRENCY):
+            client = clients[n % processes]
             token = (await client.post("/api/widget/v1/contacts", json={},
                                        headers={"X-Widget-Token": workspace.widget_token})).json()["token"]
             headers = {"X-Widget-Token": workspace.widget_token, "Authorization": f"Bearer {token}"}
             session = (await client.post("/api/widget/v1/sessions", json={}, headers=headers)).json()["id"]
-            sessions.append((session, headers))
+            sessions.append((client, session, headers))
         per_session = messages // CONCURRENCY
 
-        async def visitor(session_id: str, headers: dict[str, str]) -> None:
+        async def visitor(client: httpx2.AsyncClient, session_id: str, headers: dict[str, str]) -> None:
             for i in range(per_session):
                 response = await client.post(f"/api/widget/v1/sessions/{session_id}/messages",
                                              json={"text": f"message {i}", "client_id": f"m{i}"}, headers=headers)
                 response.raise_for_status()
 
         started = time.perf_counter()
-        await asyncio.gather(*(visitor(s, h) for s, h in sessions))
+        await asyncio.gather(*(visitor(c, s, h) for c, s, h in sessions))
         return per_session * CONCURRENCY / (time.perf_counter() - started)
 
 
@@ -192,26 +195,39 @@ async def _drain_rate(url: str, workdir: Path, jobs: int) -> float:
 
 
 async def run_core_bench(
-    *, backends: list[str], postgres_url: str, runs: int, messages: int, jobs: int
+    *, backends: list[str], postgres_url: str, runs: int, messages: int, jobs: int, processes: list[int] | None = None
 ) -> dict[str, Any]:
-    """Medians over `runs` of each figure, per backend, and a table to print."""
+    """Medians over `runs` of each figure, per backend, and a table to print. With `processes`, the accept rate is
+    also measured with that many server processes sharing the database, as a ratio to one process."""
+    counts = sorted(set(processes or [1]) | {1})
     figures: dict[str, Any] = {"runs": runs, "messages_per_run": messages, "jobs_per_run": jobs,
                                "target_delay_ms": TARGET_DELAY_S * 1000, "cpu_count": os.cpu_count(), "backends": {}}
-    table = [f"{'backend':<10} {'accepted msg/s (median)':>24} {'outbox drain jobs/s (median)':>30}"]
+    table = [f"{'backend':<10} {'processes':>9} {'accepted msg/s (median)':>24} {'vs 1 process':>12}"
+             f" {'outbox drain jobs/s (median)':>30}"]
     with tempfile.TemporaryDirectory(prefix="relaydesk-bench-") as tmp:
         workdir = Path(tmp)
         for backend in backends:
-            accepted: list[float] = []
+            accepted: dict[int, list[float]] = {count: [] for count in counts}
             drained: list[float] = []
             for _ in range(runs):
-                async with throwaway_database(backend, postgres_url, workdir) as url:
-                    accepted.append(await _accept_rate(url, workdir, messages))
+                for count in counts:
+                    async with throwaway_database(backend, postgres_url, workdir) as url:
+                        accepted[count].append(await _accept_rate(url, workdir, messages, count))
                 async with throwaway_database(backend, postgres_url, workdir) as url:
                     drained.append(await _drain_rate(url, workdir, jobs))
+            one = statistics.median(accepted[1])
             figures["backends"][backend] = {
-                "accepted_per_s": {"median": statistics.median(accepted), "runs": accepted},
+                "accepted_per_s": {"median": one, "runs": accepted[1]},
+                "accepted_per_s_by_processes": {
+                    str(count): {"median": statistics.median(rates), "runs": rates,
+                                 "ratio_to_one": statistics.median(rates) / one}
+                    for count, rates in accepted.items()
+                },
                 "drain_per_s": {"median": statistics.median(drained), "runs": drained},
             }
-            table.append(f"{backend:<10} {statistics.median(accepted):>24.0f} {statistics.median(drained):>30.0f}")
+            for count, rates in accepted.items():
+                drain = f"{statistics.median(drained):>30.0f}" if count == 1 else ""
+                table.append(f"{backend:<10} {count:>9} {statistics.median(rates):>24.0f}"
+                             f" {statistics.median(rates) / one:>11.2f}x {drain}".rstrip())
     figures["table"] = table
     return figures

@@ -30,9 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relaydesk.bench.core import LIFTED_LIMITS, free_port, throwaway_database, wait_until
-
-CONSOLE = "/sandbox/hubspot/_sandbox/console"
+from relaydesk.bench.core import free_port, throwaway_database, wait_until
+from relaydesk.bench.demo import CONSOLE, demo_process, paced, start_process
 
 
 def floor_app() -> Starlette:
@@ -53,21 +52,6 @@ def floor_app() -> Starlette:
         return JSONResponse({"ok": True})
 
     return Starlette(routes=[Route("/stream/{n}", stream), Route("/relay/{n}", relay, methods=["POST"])])
-
-
-async def _process(args: list[str], env: dict[str, str], ready_url: str) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(*args, env=env, stdout=asyncio.subprocess.DEVNULL,
-                                                   stderr=asyncio.subprocess.DEVNULL)
-    async with httpx2.AsyncClient() as client:
-        for _ in range(600):
-            try:
-                if (await client.get(ready_url)).status_code < 500:
-                    return process
-            except httpx2.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    process.terminate()
-    raise RuntimeError(f"{args[2:4]} did not start")
 
 
 async def _follow(client: httpx2.AsyncClient, url: str, headers: dict[str, str], on_message: Any,
@@ -95,16 +79,6 @@ async def _open_all(client: httpx2.AsyncClient, targets: list[tuple[str, dict[st
     return tasks
 
 
-async def _paced(count: int, rate: float, send: Any) -> None:
-    """`send(n)` for n in range(count), started `rate` times a second, each in its own task."""
-    started = time.perf_counter()
-    pending = []
-    for n in range(count):
-        pending.append(asyncio.create_task(send(n)))
-        await asyncio.sleep(max(0.0, started + (n + 1) / rate - time.perf_counter()))
-    await asyncio.gather(*pending)
-
-
 def _summary(latencies_s: list[float], sent: int) -> dict[str, Any]:
     ordered = sorted(ms * 1000 for ms in latencies_s)
     return {"sent": sent, "delivered": len(ordered), "median_ms": statistics.median(ordered),
@@ -113,46 +87,13 @@ def _summary(latencies_s: list[float], sent: int) -> dict[str, Any]:
 
 async def _relaydesk(workdir: Path, database_url: str | None, streams: int, threads: int, replies: int, rate: float,
                      limits: httpx2.Limits) -> dict[str, Any]:
-    port = free_port()
-    env = {**os.environ, "RELAYDESK_DATA_DIR": str(workdir / "demo"), "RELAYDESK_LOG_LEVEL": "warning",
-           "RELAYDESK_LOG_JSON": "true", **LIFTED_LIMITS}
-    env.pop("RELAYDESK_DATABASE_URL", None)
-    if database_url:
-        env["RELAYDESK_DATABASE_URL"] = database_url
-    base = f"http://127.0.0.1:{port}"
-    demo = await _process([sys.executable, "-m", "relaydesk", "demo", "--port", str(port)], env, f"{base}/readyz")
     tasks: list[asyncio.Task[None]] = []
-    try:
-        credentials = json.loads((workdir / "demo" / "demo-workspace.json").read_text())
-        widget = {"X-Widget-Token": credentials["widget_token"]}
-        admin = {"Authorization": f"Bearer {credentials['api_key']}"}
-        async with httpx2.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-            sessions: list[tuple[str, dict[str, str]]] = []
-            for _ in range(streams):
-                token = (await client.post("/api/widget/v1/contacts", json={}, headers=widget)).json()["token"]
-                headers = {**widget, "Authorization": f"Bearer {token}"}
-                session = (await client.post("/api/widget/v1/sessions", json={}, headers=headers)).json()["id"]
-                sessions.append((session, headers))
-            handed = [s for s, _ in sessions[:threads]]
-            for session in handed:
-                (await client.post(f"/api/v1/sessions/{session}/handoff", headers=admin,
-                                   json={"reason": "explicit_request", "summary": "benchmark"})).raise_for_status()
-            thread_of: dict[str, str] = {}
-
-            async def linked() -> bool:
-                for session in handed:
-                    if session not in thread_of:
-                        links = (await client.get(f"/api/v1/sessions/{session}", headers=admin)).json()["links"]
-                        thread = next((x["external_id"] for x in links if x["kind"] == "thread"), None)
-                        if thread:
-                            thread_of[session] = thread
-                return len(thread_of) == len(handed)
-
-            deadline = time.monotonic() + 180
-            while not await linked():
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"only {len(thread_of)} of {len(handed)} handoffs reached the sandbox")
-                await asyncio.sleep(0.5)
+    async with demo_process(workdir, database_url) as demo, httpx2.AsyncClient(
+            base_url=demo.base, timeout=60, limits=limits) as client:
+        try:
+            sessions = [await demo.visitor_session(client) for _ in range(streams)]
+            thread_of = await demo.hand_off(client, [s for s, _ in sessions[:threads]])
+            handed = list(thread_of)
             sent_at: dict[str, float] = {}
             latencies: list[float] = []
 
@@ -174,21 +115,20 @@ async def _relaydesk(workdir: Path, database_url: str | None, streams: int, thre
                 if response.status_code >= 400:
                     raise RuntimeError(f"console refused a reply: {response.status_code}")
 
-            await _paced(replies, rate, reply)
-            await wait_until(lambda: not sent_at or time.monotonic() > deadline + 30, 0.05)
+            await paced(replies, rate, reply)
+            deadline = time.monotonic() + 30
+            await wait_until(lambda: not sent_at or time.monotonic() > deadline, 0.05)
             return _summary(latencies, replies)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        demo.terminate()
-        await asyncio.wait_for(demo.wait(), 20)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _floor(streams: int, replies: int, rate: float, limits: httpx2.Limits) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = await _process([sys.executable, "-m", "uvicorn", "relaydesk.bench.webhook:floor_app", "--factory",
+    server = await start_process([sys.executable, "-m", "uvicorn", "relaydesk.bench.webhook:floor_app", "--factory",
                              "--port", str(port), "--log-level", "warning"], dict(os.environ), f"{base}/relay/x")
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -209,7 +149,7 @@ async def _floor(streams: int, replies: int, rate: float, limits: httpx2.Limits)
                 sent_at[text] = time.perf_counter()
                 (await client.post(f"/relay/{n % streams}", content=text)).raise_for_status()
 
-            await _paced(replies, rate, relay)
+            await paced(replies, rate, relay)
             deadline = time.monotonic() + 30
             await wait_until(lambda: not sent_at or time.monotonic() > deadline, 0.05)
             return _summary(latencies, replies)

@@ -125,14 +125,27 @@ async def claim(db: AsyncSession, *, worker_id: str, limit: int, lease_s: float)
 
 
 async def complete(db: AsyncSession, job: Job) -> bool:
-    """Mark a job done; False when its lease was lost to another worker meanwhile."""
+    """Mark a job done; False when its lease was lost to another worker meanwhile.
+
+    A retry that succeeds means its target is back: the target's other jobs waiting out a backoff become due at
+    once (never before a Retry-After the provider gave them), so a backlog built up during an outage drains at the
+    target's pace rather than at each job's backoff.
+    """
     now = utcnow()
     result = await db.execute(
         update(OutboxJob)
         .where(OutboxJob.id == job.id, OutboxJob.lease_owner == job.lease_owner, OutboxJob.state == "running")
         .values(state="done", finished_at=now, updated_at=now, lease_owner=None, lease_expires_at=None, last_error=None)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    kept = bool(result.rowcount)  # type: ignore[attr-defined]
+    if kept and job.attempts > 1:
+        await db.execute(
+            update(OutboxJob)
+            .where(OutboxJob.target == job.target, OutboxJob.state == "pending", OutboxJob.attempts > 0,
+                   OutboxJob.next_attempt_at > now, or_(OutboxJob.not_before.is_(None), OutboxJob.not_before <= now))
+            .values(next_attempt_at=now, updated_at=now)
+        )
+    return kept
 
 
 def backoff_delay(attempts: int, *, base_s: float, cap_s: float, retry_after_s: float | None) -> float:
@@ -168,6 +181,7 @@ async def fail(
         "lease_owner": None,
         "lease_expires_at": None,
         "next_attempt_at": now + timedelta(seconds=delay),
+        "not_before": None if retry_after_s is None else now + timedelta(seconds=retry_after_s),
     }
     if dead:
         values["finished_at"] = now
@@ -186,7 +200,7 @@ async def retry_dead(db: AsyncSession, workspace_id: str, job_id: int) -> Outbox
         raise Conflict(f"only a dead delivery can be retried; this one is {job.state}")
     now = utcnow()
     job.state, job.next_attempt_at, job.updated_at, job.finished_at = "pending", now, now, None
-    job.attempts = 0
+    job.attempts, job.not_before = 0, None
     job.created_at = now  # the bounded retry time starts again from the manual retry
     return job
 
