@@ -301,6 +301,28 @@ def bench_webhook(
         output.write_text(json.dumps(results, indent=2))
 
 
+@bench_app.command("drain")
+def bench_drain(
+    backends: BackendsOpt = "sqlite,postgres",
+    postgres_url: PostgresOpt = PG_DEFAULT,
+    sessions: Annotated[int, typer.Option(min=1, help="conversations handed off to the sandbox HubSpot")] = 50,
+    steady: Annotated[int, typer.Option(min=10, help="messages delivered while HubSpot is up")] = 1000,
+    backlog: Annotated[int, typer.Option(min=10, help="messages sent while HubSpot is down")] = 10_000,
+    outage: Annotated[float, typer.Option(min=1, help="seconds HubSpot is down")] = 300.0,
+    output: OutputOpt = None,
+) -> None:
+    """Deliveries per second to a helpdesk answering in 50 ms under its rate limits; time to drain after an outage."""
+    configure_logging("warning")
+    from relaydesk.bench.drain import run_drain_bench
+
+    results = asyncio.run(run_drain_bench(backends=_names(backends), postgres_url=postgres_url, sessions=sessions,
+                                          steady=steady, backlog=backlog, outage_s=outage))
+    for line in results["table"]:
+        typer.echo(line)
+    if output:
+        output.write_text(json.dumps(results, indent=2))
+
+
 @bench_app.command("widget")
 def bench_widget() -> None:
     """The widget's size, raw and gzipped, against its 15 KB budget."""
