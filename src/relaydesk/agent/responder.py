@@ -27,7 +27,7 @@ from relaydesk.agent.policy import HandoffSettings
 from relaydesk.agent.retrieval import PassageIndex
 from relaydesk.config import Settings
 from relaydesk.core import outbox
-from relaydesk.core.conversations import Conversations, NewMessage, session_channel
+from relaydesk.core.conversations import MAX_REPLY_DELAY_S, REPLY_DELAY, Conversations, NewMessage, session_channel
 from relaydesk.core.delivery import DeliveryError, DeliveryResult
 from relaydesk.core.errors import IllegalTransition
 from relaydesk.core.models import Handoff, Message, Workspace
@@ -90,6 +90,7 @@ class Responder:
             kind=KIND,
             payload={"seq": message.seq},
             idempotency_key=f"agent_{change.session.id}_{message.seq}",
+            delay_s=_reply_delay(message),
         )
         return 1
 
@@ -254,6 +255,12 @@ class _ThreadedBrain:
 
     async def decide(self, context: AgentContext) -> Decision:
         return await asyncio.to_thread(self.brain.decide_now, context)
+
+
+def _reply_delay(message: Message) -> float:
+    """How long the AI waits before answering a message: a channel's settle time, if the message asks for one."""
+    asked = (message.data or {}).get(REPLY_DELAY)
+    return min(float(asked), MAX_REPLY_DELAY_S) if isinstance(asked, int | float) and asked > 0 else 0.0
 
 
 def _reply_id(seq: int) -> str:

@@ -129,6 +129,11 @@ class _AfterCommit:
     jobs: int = 0
 
 
+# Key in a visitor message's data: seconds the AI waits before answering it, so a channel's own routing settles first.
+REPLY_DELAY = "reply_delay_s"
+MAX_REPLY_DELAY_S = 600.0
+
+
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     """What a caller wants to add to a session."""

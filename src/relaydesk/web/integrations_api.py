@@ -6,6 +6,7 @@ Saving checks the settings against the helpdesk first and stores nothing when th
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any
 
@@ -15,8 +16,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
 
+from relaydesk.agent.knowledge import IngestReport, KnowledgeBase
+from relaydesk.agent.responder import knowledge_dir
+from relaydesk.agent.retrieval import PassageIndex
+from relaydesk.config import Settings
 from relaydesk.connectors import forms
-from relaydesk.connectors.base import CheckFailed, CheckReport, Connector
+from relaydesk.connectors.base import CheckFailed, CheckReport, Connector, KnowledgeSource, KnowledgeSync
 from relaydesk.connectors.registry import CONNECTORS, connector_class
 from relaydesk.connectors.store import IntegrationStore
 from relaydesk.core.errors import NotFound, UnprocessableMessage
@@ -281,3 +286,41 @@ async def delete_integration(connector: str, workspace: ApiWorkspace, runtime: R
         raise NotFound(f"no {connector} integration in this workspace")
     await store.delete(integration)
     return Response(status_code=204)
+
+
+class KnowledgeSyncOut(BaseModel):
+    summary: str
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+
+
+def store_knowledge(settings: Settings, workspace_id: str, synced: KnowledgeSync) -> IngestReport:
+    """Add a sync's documents to the workspace's knowledge base, remove what it names, rebuild the search index."""
+    knowledge = KnowledgeBase(knowledge_dir(settings, workspace_id))
+    report = knowledge.ingest(synced.documents)
+    removed = tuple(doc_id for doc_id in synced.removed if knowledge.remove(doc_id))
+    PassageIndex.for_knowledge_base(knowledge)
+    return IngestReport(report.added, report.updated, report.unchanged, removed)
+
+
+@router.post("/{connector}/knowledge/sync", response_model=KnowledgeSyncOut)
+async def sync_knowledge(connector: str, workspace: ApiWorkspace, runtime: RuntimeDep) -> dict[str, Any]:
+    """Import the helpdesk's knowledge (Intercom: help-center articles and answered closed conversations) into the
+    workspace's knowledge base. Each sync reads only what changed since the last one."""
+    store = _store(runtime)
+    integration = await store.find(workspace.id, connector)
+    if integration is None:
+        raise NotFound(f"no {connector} integration in this workspace")
+    source = store.connector(integration, runtime.http)
+    if not isinstance(source, KnowledgeSource):
+        raise UnprocessableMessage(f"{connector} has no knowledge to import")
+    try:
+        synced = await source.knowledge()
+    except CheckFailed as exc:
+        raise UnprocessableMessage(exc.reason, setting=exc.setting) from exc
+    report = await asyncio.to_thread(store_knowledge, runtime.settings, workspace.id, synced)
+    await store.update_settings(integration.id, synced.progress)
+    return {"summary": synced.summary, "added": len(report.added), "updated": len(report.updated),
+            "unchanged": len(report.unchanged), "removed": len(report.removed)}

@@ -3,28 +3,63 @@ answers there as its admin, reps take over, and closes travel both ways."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from relaydesk.agent.analyzers import language_detector
+from relaydesk.agent.decision import AgentContext, Decision
+from relaydesk.agent.offline import OfflineBrain
 from relaydesk.sandbox.intercom.state import Conversation
 from tests.connectors.contract import IntercomDriver, Stack, stack_with
 
 AI_ADMIN = "991267001"
 REP = "991267002"
+OTHER_REP = "991267003"
+NO_WAIT = {"web_settle_s": 0, "email_settle_s": 0}
+
+
+async def connect(relaydesk: Stack, driver: IntercomDriver, **changes: Any) -> dict[str, Any]:
+    """Save the Intercom integration as a hosted channel (not the handoff target) with these settings changed."""
+    saved = await relaydesk.client.put("/api/v1/integrations/intercom", headers=relaydesk.admin,
+                                       json={"settings": {**driver.settings(), **NO_WAIT, **changes},
+                                             "is_handoff_target": False})
+    assert saved.status_code == 200 and saved.json()["status"] == "active", saved.text
+    driver.sandbox.webhook_url = saved.json()["webhook_url"]
+    body: dict[str, Any] = saved.json()
+    return body
 
 
 @pytest.fixture
-async def intercom(tmp_path: Path) -> AsyncIterator[tuple[Stack, IntercomDriver]]:
+async def started(tmp_path: Path) -> AsyncIterator[tuple[Stack, IntercomDriver]]:
+    """relaydesk with the AI, and the Intercom sandbox, not connected yet. The AI's language model is loaded first:
+    loading it holds the interpreter for seconds, which would stall the servers in the middle of a test."""
+    language_detector()
     async with stack_with("intercom", f"sqlite:///{tmp_path}/relaydesk.db", tmp_path, with_agent=True) as pair:
-        relaydesk, driver = pair
-        saved = await relaydesk.client.put("/api/v1/integrations/intercom", headers=relaydesk.admin,
-                                           json={"settings": driver.settings(), "is_handoff_target": False})
-        assert saved.status_code == 200 and saved.json()["status"] == "active", saved.text
-        driver.sandbox.webhook_url = saved.json()["webhook_url"]
-        yield relaydesk, driver
+        yield pair
+
+
+@pytest.fixture
+async def intercom(started: tuple[Stack, IntercomDriver]) -> tuple[Stack, IntercomDriver]:
+    await connect(*started)
+    return started
+
+
+@pytest.fixture
+def contexts(monkeypatch: pytest.MonkeyPatch) -> list[AgentContext]:
+    """Every context the AI decided on, in order (the AI still decides as it would)."""
+    seen: list[AgentContext] = []
+    decide = OfflineBrain.decide_now
+
+    def recording(brain: OfflineBrain, context: AgentContext) -> Decision:
+        seen.append(context)
+        return decide(brain, context)
+
+    monkeypatch.setattr(OfflineBrain, "decide_now", recording)
+    return seen
 
 
 def ai_replies(conversation: Conversation) -> list[str]:
@@ -149,3 +184,208 @@ async def test_check_names_an_unknown_ai_admin(intercom: tuple[Stack, IntercomDr
                                          json={"settings": {**driver.settings(), "ai_admin_id": "42"}})
     assert tested.json()["ok"] is False and tested.json()["setting"] == "ai_admin_id"
     assert "991267001 (AI Assistant)" in tested.json()["reason"]
+
+
+async def test_reassigning_to_the_ai_admin_hands_the_conversation_back_to_the_ai(
+    intercom: tuple[Stack, IntercomDriver],
+) -> None:
+    relaydesk, driver = intercom
+    conversation, session_id = await customer_writes(relaydesk, driver, "My invoice is wrong")
+    await relaydesk.hand_off(session_id)
+    await relaydesk.settled(session_id)
+    driver.sandbox.admin_reply(conversation, REP, "<p>Fixed it, anything else?</p>")
+    await driver.drain()
+    assert await state(relaydesk, session_id) == "human"
+    driver.sandbox.assign(conversation, REP, "admin", AI_ADMIN)
+    await driver.drain()
+    assert await state(relaydesk, session_id) == "ai"
+    assert conversation.admin_assignee_id == AI_ADMIN  # the hand-back did not bounce back to Intercom
+    driver.sandbox.user_reply(conversation, conversation.contact_id, "How long do refunds take?")
+    await driver.drain()
+    await relaydesk.wait_for(lambda: len(ai_replies(conversation)) == 2)
+
+
+async def test_an_assignment_to_another_teammate_is_recorded_and_silences_the_ai(
+    intercom: tuple[Stack, IntercomDriver],
+) -> None:
+    relaydesk, driver = intercom
+    conversation, session_id = await customer_writes(relaydesk, driver, "How long do refunds take?")
+    driver.sandbox.assign(conversation, REP, "admin", OTHER_REP)
+    await driver.drain()
+    detail = await relaydesk.session(session_id)
+    assert detail["session"]["state"] == "human" and detail["session"]["assignee"] == "Grace Hopper"
+    notes = [m["text"] for m in await relaydesk.messages(session_id) if m["kind"] == "note"]
+    assert notes == ["Intercom: Ada Lovelace assigned the conversation to Grace Hopper."]
+    driver.sandbox.user_reply(conversation, conversation.contact_id, "Hello?")
+    await driver.drain()
+    await relaydesk.settled(session_id)
+    assert len(ai_replies(conversation)) == 1
+
+
+async def test_the_ai_waits_for_the_routing_of_a_new_conversation(
+    started: tuple[Stack, IntercomDriver],
+) -> None:
+    relaydesk, driver = started
+    await connect(relaydesk, driver, web_settle_s=1.5)
+    contact = driver.sandbox.create_contact("user", "jane@acme.example", "Jane Doe")
+    routed = driver.sandbox.start_conversation(contact.id, "<p>How long do refunds take?</p>")
+    await driver.drain()
+    driver.sandbox.assign(routed, REP, "admin", REP)  # the workspace's assignment rules, within the settle time
+    await driver.drain()
+    session_id = await relaydesk.wait_for(lambda: session_of(relaydesk, routed.id))
+    unrouted = driver.sandbox.start_conversation(contact.id, "<p>And for annual plans?</p>")
+    await driver.drain()
+    started_at = time.monotonic()
+    await relaydesk.wait_for(lambda: ai_replies(unrouted))
+    assert time.monotonic() - started_at >= 1.0
+    await relaydesk.settled(session_id, allow_none=True)
+    assert ai_replies(routed) == [] and await state(relaydesk, session_id) == "human"
+
+
+async def test_an_email_conversation_keeps_its_files_and_is_answered(intercom: tuple[Stack, IntercomDriver]) -> None:
+    relaydesk, driver = intercom
+    contact = driver.sandbox.create_contact("user", "jane@acme.example", "Jane Doe")
+    pdf = {"type": "upload", "name": "invoice.pdf", "url": "https://files.example.com/invoice.pdf",
+           "content_type": "application/pdf", "filesize": 2048}
+    conversation = driver.sandbox.start_conversation(
+        contact.id, "<div>How long do refunds take?<br><img src='https://files.example.com/shot.png'></div>"
+        "<script>alert(1)</script>", channel="email", attachments=[pdf])
+    await driver.drain()
+    session_id = await relaydesk.wait_for(lambda: session_of(relaydesk, conversation.id))
+    await relaydesk.wait_for(lambda: ai_replies(conversation))
+    [first] = [m for m in await relaydesk.messages(session_id) if m["author"] == "visitor"]
+    assert first["text"] == "How long do refunds take?"
+    assert [(a["name"], a["url"]) for a in first["attachments"]] == [
+        ("invoice.pdf", "https://files.example.com/invoice.pdf"), ("shot.png", "https://files.example.com/shot.png")]
+
+
+async def test_attributes_of_the_contact_and_its_companies_reach_the_ai_and_follow_changes(
+    intercom: tuple[Stack, IntercomDriver], contexts: list[AgentContext],
+) -> None:
+    relaydesk, driver = intercom
+    contact = driver.sandbox.create_contact("user", "jane@acme.example", "Jane Doe",
+                                            custom_attributes={"plan_tier": "Enterprise"})
+    driver.sandbox.attach_company(contact.id, "Acme Corp", {"account_manager": "Grace Hopper"})
+    conversation = driver.sandbox.start_conversation(contact.id, "<p>How long do refunds take?</p>")
+    await driver.drain()
+    session_id = await relaydesk.wait_for(lambda: session_of(relaydesk, conversation.id))
+    await relaydesk.wait_for(lambda: ai_replies(conversation))
+    integration = (await relaydesk.client.get("/api/v1/integrations/intercom", headers=relaydesk.admin)).json()
+    key = f"intercom:{integration['id']}"
+    assert contexts[-1].attributes == {key: {"contact": {"plan_tier": "Enterprise"},
+                                             "companies": {"Acme Corp": {"account_manager": "Grace Hopper"}}}}
+    detail = await relaydesk.session(session_id)
+    assert detail["contact"]["email"] == "jane@acme.example"  # matched by the contact's email
+
+    driver.sandbox.update_contact(contact.id, {"plan_tier": "Starter"})
+    await driver.drain()
+    driver.sandbox.user_reply(conversation, contact.id, "And for annual plans?")
+    await driver.drain()
+    await relaydesk.wait_for(lambda: len(ai_replies(conversation)) == 2)
+    assert contexts[-1].attributes[key]["contact"] == {"plan_tier": "Starter"}
+    assert contexts[-1].attributes[key]["companies"] == {"Acme Corp": {"account_manager": "Grace Hopper"}}
+
+
+async def test_process_on_assignment_waits_then_reads_the_whole_thread(
+    started: tuple[Stack, IntercomDriver],
+) -> None:
+    relaydesk, driver = started
+    await connect(relaydesk, driver, process_on_assignment=True)
+    contact = driver.sandbox.create_contact("user", "jane@acme.example", "Jane Doe")
+    conversation = driver.sandbox.start_conversation(contact.id, "<p>Hi there</p>")
+    driver.sandbox.user_reply(conversation, contact.id, "<p>How long do refunds take?</p>")
+    await driver.drain()
+    assert await session_of(relaydesk, conversation.id) is None and ai_replies(conversation) == []
+    driver.sandbox.assign(conversation, REP, "admin", AI_ADMIN)
+    await driver.drain()
+    session_id = await relaydesk.wait_for(lambda: session_of(relaydesk, conversation.id))
+    await relaydesk.wait_for(lambda: ai_replies(conversation))
+    await relaydesk.settled(session_id)
+    transcript = [(m["author"], m["text"]) for m in await relaydesk.messages(session_id) if m["kind"] == "text"]
+    assert transcript[:2] == [("visitor", "Hi there"), ("visitor", "How long do refunds take?")]
+    assert len(ai_replies(conversation)) == 1  # one answer to the whole thread
+
+
+async def sync(relaydesk: Stack) -> dict[str, Any]:
+    response = await relaydesk.client.post("/api/v1/integrations/intercom/knowledge/sync", headers=relaydesk.admin)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_knowledge_sync_imports_articles_and_answered_conversations_then_only_what_changed(
+    started: tuple[Stack, IntercomDriver],
+) -> None:
+    relaydesk, driver = started
+    sandbox = driver.sandbox
+    contact = sandbox.create_contact("user", "jane@acme.example", "Jane Doe")
+    solved = sandbox.start_conversation(contact.id, "<p>Can I pay by bank transfer?</p>")
+    sandbox.admin_reply(solved, REP, "<p>Yes: IBAN payments are accepted for annual plans.</p>")
+    sandbox.set_state(solved, REP, "closed")
+    unanswered = sandbox.start_conversation(contact.id, "<p>Hello?</p>")
+    sandbox.set_state(unanswered, REP, "closed")
+    await connect(relaydesk, driver)  # the conversations were solved before relaydesk was connected
+
+    first = await sync(relaydesk)
+    assert (first["added"], first["updated"], first["removed"]) == (3, 0, 0), first
+    assert "read 2 articles and 2 closed conversations from Intercom (1 answered" in first["summary"]
+    found = await relaydesk.client.get("/api/v1/knowledge/search", params={"q": "bank transfer IBAN"},
+                                       headers=relaydesk.admin)
+    assert "IBAN payments" in found.text
+
+    again = await sync(relaydesk)
+    assert (again["added"], again["updated"]) == (0, 0), again
+
+    sandbox.write_article("Refunds", "<p>Refunds reach your card within <b>3 business days</b>.</p>",
+                          article_id="8000")
+    sandbox.write_article("Invoices", "<p>Invoices are in Settings, Billing, History.</p>")
+    changed = await sync(relaydesk)
+    assert (changed["added"], changed["updated"]) == (1, 1), changed
+    assert "read 2 articles" in changed["summary"]  # the other seeded article was not read again
+    documents = (await relaydesk.client.get("/api/v1/knowledge/documents", headers=relaydesk.admin)).json()
+    assert {d["title"] for d in documents["documents"]} >= {"Refunds", "Invoices", "Changing your plan"}
+    settings = (await relaydesk.client.get("/api/v1/integrations/intercom", headers=relaydesk.admin)).json()
+    assert settings["settings"]["articles_synced_to"] >= sandbox.state.articles[0]["updated_at"]
+
+
+async def test_a_citation_note_links_the_answer_to_its_session_and_articles(
+    started: tuple[Stack, IntercomDriver],
+) -> None:
+    relaydesk, driver = started
+    await connect(relaydesk, driver, citation_note=True)
+    await sync(relaydesk)
+    conversation, session_id = await customer_writes(relaydesk, driver, "How long do refunds take?")
+    await relaydesk.wait_for(lambda: [p for p in conversation.parts if p.part_type == "note"])
+    [note] = [p.body or "" for p in conversation.parts if p.part_type == "note"]
+    ai = next(m for m in await relaydesk.messages(session_id) if m["author"] == "ai")
+    assert f"/app/sessions/{session_id}#message-{ai['seq']}" in note
+    assert "Refunds" in note and "/help/articles/8000" in note
+
+
+async def test_the_connect_step_lists_the_webhook_topics_and_url(intercom: tuple[Stack, IntercomDriver]) -> None:
+    relaydesk, _ = intercom
+    checked = await relaydesk.client.post("/api/v1/integrations/intercom/check", headers=relaydesk.admin)
+    body = checked.json()
+    integration = (await relaydesk.client.get("/api/v1/integrations/intercom", headers=relaydesk.admin)).json()
+    assert body["ok"] and body["details"]["webhook_url"] == integration["webhook_url"]
+    assert integration["webhook_url"] in body["summary"]
+    for topic in ("conversation.user.created", "conversation.admin.assigned", "contact.user.updated"):
+        assert topic in body["details"]["webhook_topics"] and topic in body["summary"]
+
+
+async def test_widget_files_reach_intercom_images_as_attachments(started: tuple[Stack, IntercomDriver]) -> None:
+    relaydesk, driver = started
+    await driver.connect(relaydesk)  # the handoff target of widget chats
+    visitor = await relaydesk.visitor(name="Jane Doe")
+    session_id = await relaydesk.chat(visitor, ("visitor", "My invoice is wrong"))
+    await relaydesk.hand_off(session_id)
+    await relaydesk.settled(session_id)
+    files = [{"name": "shot.png", "url": "https://files.example.com/shot.png", "content_type": "image/png"},
+             {"name": "invoice.pdf", "url": "https://files.example.com/invoice.pdf",
+              "content_type": "application/pdf"}]
+    await relaydesk.say(visitor, session_id, "visitor", "Here they are", attachments=files)
+    await relaydesk.settled(session_id)
+    conversation = driver.conversation(session_id)
+    sent = [(p.body, [a["url"] for a in p.attachments]) for p in conversation.parts if p.part_type == "comment"]
+    assert sent[-3:] == [("Here they are", []), ("[Attachment: shot.png]", ["https://files.example.com/shot.png"]),
+                         ("[Attachment: invoice.pdf https://files.example.com/invoice.pdf]", [])]

@@ -53,11 +53,13 @@ class IntercomClient:
         self.token = token
         self.limits: dict[str, RollingLimit] = LIMITS.of(limit_key or base_url)
 
-    async def _json(self, method: str, path: str, what: str, *, json: Any = None) -> Json:
+    async def _json(self, method: str, path: str, what: str, *, json: Any = None,
+                    params: dict[str, Any] | None = None) -> Json:
         await self.limits["burst"].acquire(what)
         headers = {"Authorization": f"Bearer {self.token}", "Intercom-Version": VERSION, "Accept": "application/json"}
         try:
-            response = await self.http.request(method, f"{self.base_url}{path}", json=json, headers=headers)
+            response = await self.http.request(method, f"{self.base_url}{path}", json=json, params=params,
+                                               headers=headers)
         except httpx2.HTTPError as exc:
             raise IntercomError(what, 0, f"no answer from Intercom ({type(exc).__name__}: {exc})") from exc
         if not response.is_success:
@@ -94,8 +96,20 @@ class IntercomClient:
     async def contact(self, contact_id: str) -> Json:
         return await self._json("GET", f"/contacts/{contact_id}", "read contact")
 
-    async def company(self, company_id: str) -> Json:
-        return await self._json("GET", f"/companies/{company_id}", "read company")
+    async def contact_companies(self, contact_id: str) -> list[Json]:
+        """GET /contacts/{id}/companies: the companies a contact is attached to, with their custom attributes."""
+        body = await self._json("GET", f"/contacts/{contact_id}/companies", "read the contact's companies")
+        return list(body.get("companies") or [])
+
+    async def articles(self, page: int, per_page: int) -> Json:
+        """GET /articles: one page of help-center articles, most recently updated first."""
+        return await self._json("GET", "/articles", "list articles", params={"page": page, "per_page": per_page})
+
+    async def search_conversations(self, query: Json, per_page: int, starting_after: str | None) -> Json:
+        """POST /conversations/search: one page of matching conversations (without their parts)."""
+        pagination: Json = {"per_page": per_page, **({"starting_after": starting_after} if starting_after else {})}
+        return await self._json("POST", "/conversations/search", "search conversations",
+                                json={"query": query, "pagination": pagination})
 
     async def create_conversation(self, contact_id: str, body: str) -> Json:
         return await self._json("POST", "/conversations", "create conversation",
@@ -104,16 +118,20 @@ class IntercomClient:
     async def conversation(self, conversation_id: str) -> Json:
         return await self._json("GET", f"/conversations/{conversation_id}", "read conversation")
 
-    async def admin_reply(self, conversation_id: str, admin_id: str, body: str, *, note: bool = False) -> Json:
+    async def admin_reply(self, conversation_id: str, admin_id: str, body: str, *, note: bool = False,
+                          attachment_urls: list[str] | None = None) -> Json:
+        files = {"attachment_urls": attachment_urls} if attachment_urls else {}
         return await self._json("POST", f"/conversations/{conversation_id}/reply",
                                 "post note" if note else "reply as the AI admin",
                                 json={"message_type": "note" if note else "comment", "type": "admin",
-                                      "admin_id": admin_id, "body": body})
+                                      "admin_id": admin_id, "body": body, **files})
 
-    async def user_reply(self, conversation_id: str, contact_id: str, body: str) -> Json:
+    async def user_reply(self, conversation_id: str, contact_id: str, body: str, *,
+                         attachment_urls: list[str] | None = None) -> Json:
+        files = {"attachment_urls": attachment_urls} if attachment_urls else {}
         return await self._json("POST", f"/conversations/{conversation_id}/reply", "reply as the visitor",
                                 json={"message_type": "comment", "type": "user", "intercom_user_id": contact_id,
-                                      "body": body})
+                                      "body": body, **files})
 
     async def assign(self, conversation_id: str, admin_id: str, kind: str, assignee_id: str) -> Json:
         return await self._json("POST", f"/conversations/{conversation_id}/parts", "assign conversation",

@@ -6,12 +6,16 @@ posts an internal note (reason, summary, sentiment, language), tags the conversa
 Handoff target: a widget session handed off to Intercom becomes a conversation of the visitor's contact, opened by a
 marker line and followed by the transcript (visitor turns as the contact's replies, AI turns as the AI admin's).
 Intercom has no idempotency keys, so every write first reads the conversation and skips what is already there.
+Webhooks are parsed in `webhooks`; what a notification lacks (names in an assignment, the whole thread under "process
+on assignment", the contact's and its companies' custom attributes) is read here. `knowledge()` feeds the knowledge
+base (see `knowledge`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from html import escape
 from typing import Any, ClassVar, cast
 
@@ -22,14 +26,17 @@ from relaydesk.connectors.base import (
     CheckFailed,
     CheckReport,
     ConnectorContext,
+    ContactInfo,
     InboundBatch,
+    InboundEvent,
+    KnowledgeSync,
     SessionSnapshot,
     SessionTrace,
     TranscriptAttachment,
     TranscriptMessage,
     WebhookRequest,
 )
-from relaydesk.connectors.intercom import webhooks
+from relaydesk.connectors.intercom import knowledge, webhooks
 from relaydesk.connectors.intercom.client import IntercomClient, IntercomError, Json
 from relaydesk.connectors.intercom.settings import IntercomSettings
 from relaydesk.core.delivery import DeliveryError
@@ -85,8 +92,14 @@ class IntercomConnector:
             raise CheckFailed(f"Assign to team needs a team ID of this workspace; teams: {names}",
                               setting="assignee_team_id")
         ai = admins[s.ai_admin_id].get("name")
-        return CheckReport(f"Connected to {app.get('name')} ({app.get('id_code')}, {region}); the AI replies as {ai}",
-                           {"app_id": app.get("id_code"), "region": region, "ai_admin": ai})
+        saved = not self.context.integration_id.startswith("unsaved-")
+        return CheckReport(
+            f"Connected to {app.get('name')} ({app.get('id_code')}, {region}); the AI replies as {ai}. In the "
+            f"Developer Hub, Webhooks, paste {self.context.webhook_url if saved else 'the webhook URL shown here'} "
+            f"and subscribe to: {', '.join(webhooks.WEBHOOK_TOPICS)}",
+            {"app_id": app.get("id_code"), "region": region, "ai_admin": ai,
+             "webhook_topics": list(webhooks.WEBHOOK_TOPICS), **({"webhook_url": self.context.webhook_url} if saved
+                                                                 else {})})
 
     def authorize_url(self, redirect_uri: str, state: str) -> str | None:
         return None  # an access token from the Developer Hub, no OAuth step
@@ -145,19 +158,39 @@ class IntercomConnector:
                 return True
         return False
 
+    async def _post(self, session: SessionSnapshot, trace: SessionTrace, text: str, *, by_ai: bool,
+                    attachment_urls: list[str] | None = None) -> None:
+        """A reply from the AI admin or the visitor's contact, unless a retried job already posted it."""
+        conversation_id = self._conversation(trace)
+        if await self._already_sent(conversation_id, text, by_ai=by_ai):
+            return
+        if by_ai:
+            await self.client.admin_reply(conversation_id, self.settings.ai_admin_id, _html(text),
+                                          attachment_urls=attachment_urls)
+        else:
+            await self.client.user_reply(conversation_id, await self._contact(session, trace), text,
+                                         attachment_urls=attachment_urls)
+
     async def send_ai_message(self, session: SessionSnapshot, message: TranscriptMessage, trace: SessionTrace) -> None:
         async with self._delivering():
-            conversation_id = self._conversation(trace)
-            if not await self._already_sent(conversation_id, message.text, by_ai=True):
-                await self.client.admin_reply(conversation_id, self.settings.ai_admin_id, _html(message.text))
+            await self._post(session, trace, message.text, by_ai=True)
+            if self.settings.citation_note:
+                await self._cite(session, message, self._conversation(trace))
+
+    async def _cite(self, session: SessionSnapshot, message: TranscriptMessage, conversation_id: str) -> None:
+        """The citation note of an AI answer: a link to it in relaydesk and the articles it drew on; posted once."""
+        link = f"{session.url}#message-{message.seq}"
+        if any(p.get("part_type") == "note" and link in str(p.get("body") or "")
+               for p in await self._parts(conversation_id)):
+            return
+        await self.client.admin_reply(conversation_id, self.settings.ai_admin_id, citation_note(link, message),
+                                      note=True)
 
     async def send_visitor_message(
         self, session: SessionSnapshot, message: TranscriptMessage, trace: SessionTrace
     ) -> None:
         async with self._delivering():
-            conversation_id, contact_id = self._conversation(trace), await self._contact(session, trace)
-            if not await self._already_sent(conversation_id, message.text, by_ai=False):
-                await self.client.user_reply(conversation_id, contact_id, message.text)
+            await self._post(session, trace, message.text, by_ai=False)
 
     async def send_attachment(
         self,
@@ -167,10 +200,13 @@ class IntercomConnector:
         index: int,
         trace: SessionTrace,
     ) -> None:
-        line = f"[Attachment: {attachment.name} {attachment.url}]"
-        await (self.send_visitor_message if message.author == "visitor" else self.send_ai_message)(
-            session, TranscriptMessage(message.seq, message.author, message.author_name, line, message.created_at),
-            trace)
+        """An image goes as an attachment of a reply (Intercom's `attachment_urls` take images only); another file
+        as a line with its name and link."""
+        image = (attachment.content_type or "").startswith("image/")
+        text = f"[Attachment: {attachment.name}" + ("]" if image else f" {attachment.url}]")
+        async with self._delivering():
+            await self._post(session, trace, text, by_ai=message.author != "visitor",
+                             attachment_urls=[attachment.url] if image else None)
 
     async def acknowledge(self, session: SessionSnapshot, external_message_id: str, trace: SessionTrace) -> None:
         """Intercom keeps no delivery receipts for replies: nothing to report."""
@@ -190,7 +226,8 @@ class IntercomConnector:
                     await self.client.admin_reply(conversation_id, self.settings.ai_admin_id,
                                                   handoff_note(session), note=True)
                 await trace.add("note", conversation_id, self.settings.conversation_url(conversation_id))
-            await self.client.tag_conversation(conversation_id, await self._tag_id(), self.settings.ai_admin_id)
+            for tag_id in await self._tag_ids([self.settings.handoff_tag, *session.session.tags]):
+                await self.client.tag_conversation(conversation_id, tag_id, self.settings.ai_admin_id)
             await self._assign(conversation_id)
 
     async def _open_for_widget(
@@ -234,10 +271,13 @@ class IntercomConnector:
         await trace.remember_contact(str(found["id"]))
         return str(found["id"])
 
-    async def _tag_id(self) -> str:
-        name = self.settings.handoff_tag
-        existing = next((t for t in await self.client.tags() if t.get("name") == name), None)
-        return str((existing or await self.client.create_tag(name))["id"])
+    async def _tag_ids(self, names: list[str]) -> list[str]:
+        """The ids of the handoff tag and the session's tags, each created in Intercom when it does not exist."""
+        existing = {str(t.get("name")): str(t.get("id")) for t in await self.client.tags()}
+        ids = []
+        for name in dict.fromkeys(n for n in names if n):
+            ids.append(existing.get(name) or str((await self.client.create_tag(name))["id"]))
+        return ids
 
     async def _assign(self, conversation_id: str) -> None:
         s = self.settings
@@ -274,11 +314,89 @@ class IntercomConnector:
             if current.get("state") != state:
                 await self.client.set_state(found.external_id, self.settings.ai_admin_id, state)
 
+    # knowledge ---------------------------------------------------------------------------------------------------
+
+    async def knowledge(self) -> KnowledgeSync:
+        """Help-center articles and answered closed conversations changed since the last sync (see `knowledge`)."""
+        s = self.settings
+        try:
+            articles = await knowledge.articles_since(self.client, s.articles_synced_to)
+            conversations = (await knowledge.conversations_since(self.client, s.conversations_synced_to,
+                                                                 s.ai_admin_id)
+                             if s.sync_closed_conversations else knowledge.Found())
+        except IntercomError as exc:
+            raise CheckFailed(f"Reading Intercom's knowledge failed: {exc}") from exc
+        progress = {"articles_synced_to": articles.newest or s.articles_synced_to,
+                    "conversations_synced_to": conversations.newest or s.conversations_synced_to}
+        summary = (f"read {articles.read} articles and {conversations.read} closed conversations from Intercom "
+                   f"({len(conversations.documents)} answered by a teammate)")
+        return KnowledgeSync([*articles.documents, *conversations.documents], articles.removed, progress, summary)
+
     # inbound -----------------------------------------------------------------------------------------------------
 
     async def handle_webhook(self, request: WebhookRequest) -> InboundBatch:
+        """Verify, parse, then read from Intercom what the notification lacks: the names in an assignment, the whole
+        thread when a conversation is assigned to the AI admin (process on assignment), the contact's attributes
+        and companies. A failed read is reported in `ignored`; the events still apply."""
         webhooks.verify(self.settings.client_secret.get_secret_value(), request)
-        return webhooks.parse(request.body, webhooks.Scope(self.settings.app_id, self.settings.ai_admin_id))
+        notification = webhooks.read(request.body)
+        problems: list[str] = []
+        scope = await self._scope(notification, problems)
+        batch = webhooks.events(notification, scope)
+        found = list(batch.events)
+        if self.settings.process_on_assignment and any(e.type == "handed_back" for e in found):
+            found += await self._thread(notification, scope, problems)
+        if self.settings.sync_attributes:
+            found = await self._with_attributes(found, notification.topic, problems)
+        return InboundBatch(events=found, ignored=[*batch.ignored, *problems])
+
+    async def _scope(self, notification: webhooks.Notification, problems: list[str]) -> webhooks.Scope:
+        s = self.settings
+        item = notification.item or {}
+        names: dict[str, str] = {}
+        if notification.topic == "conversation.admin.assigned" or (
+                notification.topic == "conversation.user.created" and item.get("admin_assignee_id")):
+            try:
+                names = {str(a.get("id")): str(a.get("name")) for a in await self.client.admins()}
+                names |= {str(t.get("id")): str(t.get("name")) for t in await self.client.teams()}
+            except IntercomError as exc:
+                problems.append(f"names of admins and teams not read: {exc}")
+        return webhooks.Scope(s.app_id, s.ai_admin_id, process_on_assignment=s.process_on_assignment,
+                              settle_s={"web": s.web_settle_s, "email": s.email_settle_s}, names=names)
+
+    async def _thread(self, notification: webhooks.Notification, scope: webhooks.Scope,
+                      problems: list[str]) -> list[InboundEvent]:
+        """The customer's waiting messages of a conversation just assigned to the AI admin."""
+        conversation_id = str((notification.item or {}).get("id"))
+        try:
+            return webhooks.thread_events(await self.client.conversation(conversation_id), scope)
+        except IntercomError as exc:
+            problems.append(f"conversation {conversation_id} not read: {exc}")
+            return []
+
+    async def _with_attributes(self, found: list[InboundEvent], topic: str, problems: list[str]) -> list[InboundEvent]:
+        """The contact of a conversation's first event (its start) and of a contact update, with the custom
+        attributes of the contact and its companies read from Intercom."""
+        starts = topic in ("conversation.user.created", "conversation.admin.assigned")
+        result, done = [], False
+        for event in found:
+            refresh = event.type == "contact_updated" or (starts and event.type == "customer_message" and not done)
+            seen = event.contact
+            if refresh and seen is not None:
+                done = True
+                try:
+                    event = replace(event, contact=await self._contact_info(seen))
+                except IntercomError as exc:
+                    problems.append(f"attributes of contact {seen.external_id} not read: {exc}")
+            result.append(event)
+        return result
+
+    async def _contact_info(self, seen: ContactInfo) -> ContactInfo:
+        contact = await self.client.contact(seen.external_id)
+        companies = await self.client.contact_companies(seen.external_id)
+        return ContactInfo(seen.external_id, email=contact.get("email") or seen.email,
+                           name=contact.get("name") or seen.name,
+                           attributes=webhooks.contact_attributes(contact, companies))
 
 
 def _html(text: str) -> str:
@@ -300,3 +418,13 @@ def handoff_note(session: SessionSnapshot) -> str:
              ("Session", session.url)]
     return "<p><b>relaydesk AI handoff</b></p>" + "".join(
         f"<p><b>{label}</b>: {escape(value)}</p>" for label, value in lines)
+
+
+def citation_note(link: str, message: TranscriptMessage) -> str:
+    """The note (HTML) beside an AI answer: where to read it in relaydesk, and the articles it drew on."""
+    sources = "".join(
+        f"<li><a href=\"{escape(url, quote=True)}\">{escape(title or url)}</a></li>" if url else
+        f"<li>{escape(title)}</li>"
+        for title, url in message.citations)
+    return (f"<p><b>relaydesk AI answer</b>: <a href=\"{escape(link, quote=True)}\">{escape(link)}</a></p>"
+            + (f"<p>Sources:</p><ul>{sources}</ul>" if sources else "<p>Sources: none (no article was used)</p>"))

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import mimetypes
 from html import escape
 from typing import Annotated, Any
 
 import httpx2
-from fastapi import APIRouter, Body, Depends, FastAPI, Form, Header, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Form, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from relaydesk.sandbox.faults import ADMIN_PREFIX, FaultInjectionMiddleware, FaultPlan, fault_admin_router
 from relaydesk.sandbox.intercom.sandbox import IntercomError, IntercomSandbox, error_body
-from relaydesk.sandbox.intercom.state import IntercomConfig, Json
+from relaydesk.sandbox.intercom.state import Conversation, IntercomConfig, Json
 
 DOCS = "https://developers.intercom.com/docs/references/2.11/rest-api/api.intercom.io"
 CONSOLE = f"{ADMIN_PREFIX}/console"
@@ -116,6 +119,14 @@ async def search_contacts(body: JsonBody, sandbox: Api) -> Json:
             "pages": {"type": "pages", "page": 1, "per_page": 50, "total_pages": 1}}
 
 
+@api.get("/contacts/{contact_id}/companies")
+async def contact_companies(contact_id: str, sandbox: Api) -> Json:
+    """List attached companies for contact (…/contacts/listcompaniesforacontact)."""
+    companies = [sandbox.state.companies[c].to_json() for c in sandbox.contact(contact_id).company_ids]
+    return {"type": "list", "companies": companies, "total_count": len(companies),
+            "pages": {"type": "pages", "page": 1, "per_page": 50, "total_pages": 1}}
+
+
 @api.get("/companies/{company_id}")
 async def get_company(company_id: str, sandbox: Api) -> Json:
     """Retrieve a company by id (…/companies/retrieveacompanybyid)."""
@@ -151,12 +162,14 @@ async def reply(conversation_id: str, body: JsonBody, sandbox: Api) -> Json:
     conversation = sandbox.conversation(conversation_id)
     _required(body, "message_type", "type", "body")
     kind, message_type = body["type"], body["message_type"]
+    files = _uploads(body.get("attachment_urls"))
     if kind == "admin" and message_type in ("comment", "note"):
         _required(body, "admin_id")
-        sandbox.admin_reply(conversation, str(body["admin_id"]), str(body["body"]), note=message_type == "note")
+        sandbox.admin_reply(conversation, str(body["admin_id"]), str(body["body"]), note=message_type == "note",
+                            attachments=files)
     elif kind == "user" and message_type == "comment":
         _required(body, "intercom_user_id")
-        sandbox.user_reply(conversation, str(body["intercom_user_id"]), str(body["body"]))
+        sandbox.user_reply(conversation, str(body["intercom_user_id"]), str(body["body"]), attachments=files)
     else:
         raise IntercomError(400, "parameter_invalid", f"cannot reply with type {kind} and message_type {message_type}")
     return sandbox.show(conversation)
@@ -188,21 +201,93 @@ async def tag_conversation(conversation_id: str, body: JsonBody, sandbox: Api) -
 
 @api.post("/conversations/search")
 async def search_conversations(body: JsonBody, sandbox: Api) -> Json:
-    """Search conversations (…/conversations/searchconversations): `state = open|closed` only."""
-    query = body.get("query") or {}
-    if query.get("field") != "state" or query.get("operator") != "=":
-        raise IntercomError(400, "parameter_invalid", "the sandbox searches conversations by state with =")
-    found = [sandbox.show(c) for c in sandbox.state.conversations.values() if c.state == query.get("value")]
-    return {"type": "conversation.list", "conversations": found, "total_count": len(found),
-            "pages": {"type": "pages", "page": 1, "per_page": 150, "total_pages": 1}}
+    """Search conversations (…/conversations/searchconversations): a `{field, operator, value}` query on `id`,
+    `state`, `created_at` or `updated_at`, or an AND/OR group of them; cursor pagination with `per_page` (at most
+    150, default 20) and `starting_after`; results oldest first, without their parts
+    (https://developers.intercom.com/docs/build-an-integration/learn-more/rest-apis/pagination)."""
+    query = body.get("query")
+    if not isinstance(query, dict):
+        raise IntercomError(400, "parameter_invalid", "query is required")
+    pagination = body.get("pagination") or {}
+    per_page = int(pagination.get("per_page") or 20)
+    if not 1 <= per_page <= 150:
+        raise IntercomError(400, "parameter_invalid", "per_page must be between 1 and 150")
+    found = sorted((c for c in sandbox.state.conversations.values() if _matches(c, query)),
+                   key=lambda c: (c.updated_at, c.id))
+    start = _cursor_start(pagination.get("starting_after"), [c.id for c in found])
+    page = found[start:start + per_page]
+    pages: Json = {"type": "pages", "page": start // per_page + 1, "per_page": per_page,
+                   "total_pages": max(1, -(-len(found) // per_page))}
+    if start + per_page < len(found):
+        pages["next"] = {"page": pages["page"] + 1, "starting_after": _cursor(page[-1].id)}
+    return {"type": "conversation.list", "conversations": [c.to_json(sandbox.state.tags, listed=True) for c in page],
+            "total_count": len(found), "pages": pages}
 
 
 @api.get("/articles")
-async def list_articles(sandbox: Api) -> Json:
-    """List all help-center articles (…/articles/listarticles)."""
-    articles = sandbox.state.articles
-    return {"type": "list", "data": articles, "total_count": len(articles),
-            "pages": {"type": "pages", "page": 1, "per_page": 50, "total_pages": 1}}
+async def list_articles(
+    sandbox: Api, page: Annotated[int, Query(ge=1)] = 1, per_page: Annotated[int, Query(ge=1, le=250)] = 25,
+) -> Json:
+    """List all help-center articles (…/articles/listarticles): most recently updated first, `page` and `per_page`
+    (default 25, at most 250)."""
+    articles = sorted(sandbox.state.articles, key=lambda a: (-a["updated_at"], a["id"]))
+    shown = articles[(page - 1) * per_page:page * per_page]
+    pages: Json = {"type": "pages", "page": page, "per_page": per_page,
+                   "total_pages": max(1, -(-len(articles) // per_page))}
+    if page < pages["total_pages"]:
+        pages["next"] = f"{sandbox.config.public_base_url}/articles?page={page + 1}&per_page={per_page}"
+    return {"type": "list", "data": shown, "total_count": len(articles), "pages": pages}
+
+
+SEARCHABLE = {"id": lambda c: c.id, "state": lambda c: c.state, "created_at": lambda c: c.created_at,
+              "updated_at": lambda c: c.updated_at}
+COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+
+
+def _matches(conversation: Conversation, query: Json) -> bool:
+    """Whether a conversation satisfies a search query (a single condition or an AND/OR group)."""
+    operator = query.get("operator")
+    if operator in ("AND", "OR"):
+        parts = query.get("value")
+        if not isinstance(parts, list) or not parts:
+            raise IntercomError(400, "parameter_invalid", f"{operator} needs a list of conditions")
+        results = [_matches(conversation, part) for part in parts]
+        return all(results) if operator == "AND" else any(results)
+    field, compare = SEARCHABLE.get(str(query.get("field"))), COMPARE.get(str(operator))
+    if field is None or compare is None:
+        raise IntercomError(400, "parameter_invalid",
+                            f"the sandbox searches {', '.join(SEARCHABLE)} with {', '.join(COMPARE)}")
+    value, expected = field(conversation), query.get("value")
+    try:
+        return bool(compare(value, type(value)(expected)))
+    except (TypeError, ValueError) as exc:
+        raise IntercomError(400, "parameter_invalid", f"{query.get('field')}: bad value {expected!r}") from exc
+
+
+def _cursor(conversation_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([conversation_id]).encode()).decode()
+
+
+def _cursor_start(cursor: Any, ids: list[str]) -> int:
+    """Where the page after `starting_after` begins."""
+    if not cursor:
+        return 0
+    try:
+        after = json.loads(base64.urlsafe_b64decode(str(cursor).encode()))[0]
+        return ids.index(after) + 1
+    except (ValueError, IndexError, TypeError) as exc:
+        raise IntercomError(400, "parameter_invalid", "starting_after is not a cursor of this search") from exc
+
+
+def _uploads(urls: Any) -> list[Json]:
+    """`attachment_urls` as the parts' attachments: at most 10 URLs."""
+    if urls is None:
+        return []
+    if not isinstance(urls, list) or len(urls) > 10 or not all(isinstance(u, str) and u for u in urls):
+        raise IntercomError(400, "parameter_invalid", "attachment_urls must be a list of at most 10 URLs")
+    return [{"type": "upload", "name": u.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "attachment",
+             "url": u, "content_type": mimetypes.guess_type(u.split("?", 1)[0])[0], "filesize": None}
+            for u in urls]
 
 
 console = APIRouter(prefix=CONSOLE, include_in_schema=False)
@@ -214,6 +299,8 @@ async def show_console(request: Request) -> HTMLResponse:
     sandbox = sandbox_of(request)
     here = f"{request.scope.get('root_path', '')}{CONSOLE}"
     admins = "".join(f"<option value='{a.id}'>{escape(a.name)}</option>" for a in sandbox.state.admins.values())
+    targets = admins.replace("value='", "value='admin:") + "".join(
+        f"<option value='team:{t.id}'>team {escape(t.name)}</option>" for t in sandbox.state.teams.values())
     blocks = []
     for conversation in reversed(sandbox.state.conversations.values()):
         lines = [f"<p><b>{escape(str(conversation.source['author'].get('name') or 'Visitor'))}</b>: "
@@ -225,7 +312,8 @@ async def show_console(request: Request) -> HTMLResponse:
             f"team {conversation.team_assignee_id}</h3>{''.join(lines)}"
             f"<form method='post' action='{here}/{conversation.id}'><select name='admin_id'>{admins}</select>"
             "<select name='action'><option>reply</option><option>note</option><option>assign_to_me</option>"
-            "<option>close</option><option>open</option></select><textarea name='body'></textarea>"
+            "<option>assign</option><option>close</option><option>open</option></select>"
+            f"<label>assign to <select name='assignee'>{targets}</select></label><textarea name='body'></textarea>"
             "<button>Send</button></form></section>"
         )
     page = ("<!doctype html><title>Intercom sandbox</title><h1>Intercom sandbox inbox</h1>"
@@ -236,15 +324,18 @@ async def show_console(request: Request) -> HTMLResponse:
 @console.post("/{conversation_id}")
 async def console_action(
     conversation_id: str, request: Request, admin_id: Annotated[str, Form()], action: Annotated[str, Form()],
-    body: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "", assignee: Annotated[str, Form()] = "",
 ) -> Response:
-    """A rep's action from the console."""
+    """A rep's action from the console; `assign` gives the conversation to `assignee` (`admin:<id>`, `team:<id>`)."""
     sandbox = sandbox_of(request)
     conversation = sandbox.conversation(conversation_id)
     if action in ("reply", "note"):
         sandbox.admin_reply(conversation, admin_id, body, note=action == "note")
     elif action == "assign_to_me":
         sandbox.assign(conversation, admin_id, "admin", admin_id)
+    elif action == "assign":
+        kind, _, target = assignee.partition(":")
+        sandbox.assign(conversation, admin_id, "team" if kind == "team" else "admin", target)
     else:
         sandbox.set_state(conversation, admin_id, "closed" if action == "close" else "open")
     return RedirectResponse(f"{request.scope.get('root_path', '')}{CONSOLE}", status_code=303)

@@ -138,42 +138,74 @@ class IntercomSandbox:
     # conversations -----------------------------------------------------------------------------------------------
 
     def start_conversation(
-        self, contact_id: str, body: str, *, delivered_as: str = "customer_initiated"
+        self, contact_id: str, body: str, *, delivered_as: str = "customer_initiated", channel: str = "conversation",
+        attachments: list[Json] | None = None, admin_assignee_id: str | None = None,
     ) -> Conversation:
-        """A contact writes in (Messenger or API): a new open, unassigned conversation."""
+        """A contact writes in (the Messenger, `channel` "conversation", or an email): a new open conversation,
+        unassigned unless the workspace's assignment rules give it to `admin_assignee_id` at once."""
         contact = self.contact(contact_id)
         number = self.state.number()
-        source: Json = {"type": "conversation", "id": number, "delivered_as": delivered_as, "subject": "",
-                  "body": body, "author": self.state.author("user", contact.id), "attachments": [], "url": None}
-        conversation = Conversation(self.state.number(), contact.id, source, now())
+        source: Json = {"type": channel, "id": number, "delivered_as": delivered_as,
+                        "subject": "Help" if channel == "email" else "", "body": body,
+                        "author": self.state.author("user", contact.id), "attachments": attachments or [],
+                        "url": None}
+        conversation = Conversation(self.state.number(), contact.id, source, now(),
+                                    admin_assignee_id=admin_assignee_id and self.admin_id(admin_assignee_id))
         self.state.conversations[conversation.id] = conversation
-        self._notify("conversation.user.created", conversation, [])
+        self._notify("conversation.user.created", conversation.to_json(self.state.tags, parts=[]))
         return conversation
 
     def add_part(self, conversation: Conversation, part_type: str, author_kind: str, author_id: str,
-                 body: str | None = None, assigned_to: Json | None = None) -> Part:
+                 body: str | None = None, assigned_to: Json | None = None,
+                 attachments: list[Json] | None = None) -> Part:
         """Append a part and send the webhook of its topic."""
         part = Part(self.state.number(), part_type, body, self.state.author(author_kind, author_id), now(),
-                    assigned_to)
+                    assigned_to, attachments or [])
         conversation.parts.append(part)
         topic = {("comment", "user"): "conversation.user.replied", ("comment", "admin"): "conversation.admin.replied",
                  ("note", "admin"): "conversation.admin.noted", ("assignment", "admin"): "conversation.admin.assigned",
                  ("close", "admin"): "conversation.admin.closed", ("open", "admin"): "conversation.admin.opened"}
         name = topic.get((part_type, author_kind))
         if name is not None:
-            self._notify(name, conversation, [part])
+            self._notify(name, conversation.to_json(self.state.tags, parts=[part]))
         return part
 
-    def user_reply(self, conversation: Conversation, contact_id: str, body: str) -> Part:
+    def user_reply(self, conversation: Conversation, contact_id: str, body: str, *,
+                   attachments: list[Json] | None = None) -> Part:
         """The contact writes again; a closed conversation reopens."""
         if contact_id != conversation.contact_id:
             raise IntercomError(400, "parameter_invalid", "User is not part of this conversation")
         conversation.state = "open"
-        return self.add_part(conversation, "comment", "user", contact_id, body)
+        return self.add_part(conversation, "comment", "user", contact_id, body, attachments=attachments)
 
-    def admin_reply(self, conversation: Conversation, admin_id: str, body: str, *, note: bool = False) -> Part:
+    def admin_reply(self, conversation: Conversation, admin_id: str, body: str, *, note: bool = False,
+                    attachments: list[Json] | None = None) -> Part:
         """A teammate's reply (visible to the contact) or internal note."""
-        return self.add_part(conversation, "note" if note else "comment", "admin", self.admin_id(admin_id), body)
+        return self.add_part(conversation, "note" if note else "comment", "admin", self.admin_id(admin_id), body,
+                             attachments=attachments)
+
+    # contacts and articles changed by the workspace ----------------------------------------------------------------
+
+    def update_contact(self, contact_id: str, custom_attributes: Json) -> Contact:
+        """A teammate or the workspace's own integration changes a contact's custom attributes."""
+        contact = self.contact(contact_id)
+        contact.custom_attributes = {**contact.custom_attributes, **custom_attributes}
+        contact.updated_at = max(now(), contact.created_at + 1)
+        self._notify(f"contact.{contact.role}.updated", contact.to_json())
+        return contact
+
+    def write_article(self, title: str, body: str, *, article_id: str | None = None,
+                      state: str = "published") -> Json:
+        """A help-center article written or edited now (a new one without `article_id`)."""
+        articles = self.state.articles
+        number = article_id or str(8000 + len(articles))
+        article = self.state.article(number, title, body, state, now())
+        existing = next((i for i, a in enumerate(articles) if a["id"] == number), None)
+        if existing is None:
+            articles.append(article)
+        else:
+            articles[existing] = {**article, "created_at": articles[existing]["created_at"]}
+        return article
 
     def assign(self, conversation: Conversation, admin_id: str, kind: str, assignee_id: str) -> Part:
         """Assign to an admin or a team, or unassign with assignee `0`."""
@@ -214,13 +246,13 @@ class IntercomSandbox:
 
     # webhooks ----------------------------------------------------------------------------------------------------
 
-    def _notify(self, topic: str, conversation: Conversation, parts: list[Part]) -> None:
+    def _notify(self, topic: str, item: Json) -> None:
         if self.webhook_url is None or topic not in self.config.webhook_topics:
             return
         created = now()
         envelope = {
             "type": "notification_event", "app_id": self.config.app_id,
-            "data": {"type": "notification_event_data", "item": conversation.to_json(self.state.tags, parts=parts)},
+            "data": {"type": "notification_event_data", "item": item},
             "links": {}, "id": f"notif_{uuid.uuid4()}", "topic": topic, "delivery_status": "pending",
             "delivery_attempts": 1, "delivered_at": 0, "first_sent_at": created, "created_at": created, "self": None,
         }

@@ -59,6 +59,8 @@ class IntercomConfig:
         "conversation.admin.assigned",
         "conversation.admin.closed",
         "conversation.admin.opened",
+        "contact.user.updated",
+        "contact.lead.updated",
     )
     public_base_url: str = "http://intercom.sandbox"
 
@@ -95,13 +97,14 @@ class Contact:
     custom_attributes: Json
     created_at: int
     company_ids: list[str] = field(default_factory=list)
+    updated_at: int = 0
 
     def to_json(self) -> Json:
         """https://developers.intercom.com/docs/references/2.11/rest-api/api.intercom.io/contacts/contact"""
         return {
             "type": "contact", "id": self.id, "role": self.role, "email": self.email, "name": self.name,
             "external_id": self.external_id, "custom_attributes": self.custom_attributes,
-            "created_at": self.created_at, "updated_at": self.created_at,
+            "created_at": self.created_at, "updated_at": max(self.created_at, self.updated_at),
             "companies": {"type": "list", "data": [{"type": "company", "id": c} for c in self.company_ids],
                           "total_count": len(self.company_ids)},
         }
@@ -117,12 +120,14 @@ class Part:
     author: Json
     created_at: int
     assigned_to: Json | None = None
+    attachments: list[Json] = field(default_factory=list)
 
     def to_json(self) -> Json:
         """https://developers.intercom.com/docs/references/2.11/rest-api/api.intercom.io/conversations/conversation"""
         return {"type": "conversation_part", "id": self.id, "part_type": self.part_type, "body": self.body,
                 "created_at": self.created_at, "updated_at": self.created_at, "notified_at": self.created_at,
-                "assigned_to": self.assigned_to, "author": self.author, "attachments": [], "redacted": False}
+                "assigned_to": self.assigned_to, "author": self.author, "attachments": self.attachments,
+                "redacted": False}
 
 
 @dataclass
@@ -139,21 +144,28 @@ class Conversation:
     tag_ids: list[str] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
 
-    def to_json(self, tags: dict[str, str], *, parts: list[Part] | None = None) -> Json:
-        """The conversation as the API and webhooks show it; webhooks carry only the new parts."""
+    @property
+    def updated_at(self) -> int:
+        return max([self.created_at, *(p.created_at for p in self.parts)])
+
+    def to_json(self, tags: dict[str, str], *, parts: list[Part] | None = None, listed: bool = False) -> Json:
+        """The conversation as the API and webhooks show it; webhooks carry only the new parts, and lists (search)
+        no parts at all."""
         shown = self.parts if parts is None else parts
-        return {
+        found = {
             "type": "conversation", "id": self.id, "created_at": self.created_at,
-            "updated_at": max([self.created_at, *(p.created_at for p in self.parts)]),
+            "updated_at": self.updated_at,
             "source": self.source, "state": self.state, "open": self.state == "open", "read": False,
             "admin_assignee_id": int(self.admin_assignee_id) if self.admin_assignee_id else None,
             "team_assignee_id": self.team_assignee_id,
             "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": self.contact_id}]},
             "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": t, "name": tags[t]} for t in self.tag_ids]},
             "custom_attributes": {},
-            "conversation_parts": {"type": "conversation_part.list", "total_count": len(shown),
-                                   "conversation_parts": [p.to_json() for p in shown]},
         }
+        if not listed:
+            found["conversation_parts"] = {"type": "conversation_part.list", "total_count": len(shown),
+                                           "conversation_parts": [p.to_json() for p in shown]}
+        return found
 
 
 class Workspace:
@@ -168,13 +180,17 @@ class Workspace:
         self.conversations: dict[str, Conversation] = {}
         self.tags: dict[str, str] = {}
         self._numbers = itertools.count(215474343849000)
+        # The seeded articles were written a day ago, an hour apart.
         self.articles: list[Json] = [
-            {"type": "article", "id": str(8000 + i), "workspace_id": config.app_id, "title": title,
-             "description": "", "body": body, "author_id": int(config.owner_admin_id), "state": "published",
-             "created_at": now(), "updated_at": now(),
-             "url": f"{config.public_base_url}/help/articles/{8000 + i}"}
+            self.article(str(8000 + i), title, body, "published", now() - 86_400 - 3_600 * i)
             for i, (title, body) in enumerate(config.articles)
         ]
+
+    def article(self, article_id: str, title: str, body: str, state: str, at: int) -> Json:
+        """https://developers.intercom.com/docs/references/2.11/rest-api/api.intercom.io/articles/article"""
+        return {"type": "article", "id": article_id, "workspace_id": self.config.app_id, "title": title,
+                "description": "", "body": body, "author_id": int(self.config.owner_admin_id), "state": state,
+                "created_at": at, "updated_at": at, "url": f"{self.config.public_base_url}/help/articles/{article_id}"}
 
     def number(self) -> str:
         """A new numeric id, as Intercom gives conversations and parts."""
