@@ -2,7 +2,9 @@
 
 Jobs go to the workspace's handoff-target integration and are ordered per (integration, session) by the outbox.
 A session whose channel is a helpdesk (a hosted channel, e.g. Intercom) has that helpdesk's integration as its only
-target instead, which also receives the AI's answers while the AI owns the session.
+target instead, which also receives the AI's answers while the AI owns the session. An integration whose settings
+ask to follow every conversation (FOLLOW_SETTING) gets the same for widget sessions: their messages and state changes
+from the first message on, not only after a handoff.
 Changes that came from the helpdesk itself carry its name as their origin and are not sent back to it.
 """
 
@@ -34,10 +36,17 @@ KINDS = (START_HANDOFF, SEND_MESSAGE, ACKNOWLEDGE, RESOLVE, CLOSE, HAND_BACK)
 WITH_A_REP = ("handed_off", "human")
 OPEN = ("ai", *WITH_A_REP)
 STATE_JOBS = {"session.resolved": RESOLVE, "session.closed": CLOSE, "session.handed_back": HAND_BACK}
+FOLLOW_SETTING = "follow_every_conversation"  # a connector setting; true: follow sessions the AI still holds
+
+
+def follows_every_conversation(integration: Integration) -> bool:
+    """Whether the integration asked for every conversation, not only the handed-off ones."""
+    return bool((integration.settings or {}).get(FOLLOW_SETTING))
 
 
 def _job_for(change: Change, key: str, hosted: bool) -> tuple[str, dict[str, Any]] | None:
-    """The job a change asks of the integration named `key` (the session's channel when `hosted`), if any."""
+    """The job a change asks of the integration named `key`, if any; `hosted`: it follows the session while the AI
+    holds it too (the session's channel, or an integration that follows every conversation)."""
     if change.type == "session.handed_off":
         return START_HANDOFF, {}
     if change.type == "message.created" and change.message is not None:
@@ -65,15 +74,17 @@ async def _channel_integration(tx: AsyncSession, workspace_id: str, connector: s
 async def produce(tx: AsyncSession, change: Change) -> int:
     """The outbox producer: a job for the session's helpdesk when a change concerns it."""
     hosted = change.session.channel in CONNECTORS
-    if change.type == "message.created" and change.session.state not in WITH_A_REP and not hosted:
-        return 0  # the common case, an AI conversation in the widget, costs no query
     if change.type not in ("session.handed_off", "message.created", *STATE_JOBS):
         return 0
+    message = change.message
+    if change.type == "message.created" and change.session.state not in WITH_A_REP and not hosted and (
+            message is None or message.author not in ("visitor", "ai") or message.kind != "text"):
+        return 0  # nothing a follower of AI conversations gets: no query
     integration = await (_channel_integration(tx, change.workspace_id, change.session.channel) if hosted
                          else handoff_target(tx, change.workspace_id))
     if integration is None:
         return 0
-    found = _job_for(change, key_of(integration), hosted)
+    found = _job_for(change, key_of(integration), hosted or follows_every_conversation(integration))
     if found is None:
         return 0
     kind, payload = found

@@ -1,9 +1,12 @@
 """A small typed async client for Creatio's OData 4 API and its two sign-ins, over an injected httpx2.AsyncClient.
 
-OData calls send `ForceUseSession: true` and either `Authorization: Bearer` (identity service, client credentials)
-or the session cookies with their `BPMCSRF` value as a header (AuthService.svc); `sign_in` supplies those headers
-and is asked again once when Creatio answers 401. Errors come back as CreatioError with Creatio's message
+OData and configuration-service calls send `ForceUseSession: true` and either `Authorization: Bearer` (identity
+service, client credentials) or the session cookies with their `BPMCSRF` value as a header (AuthService.svc);
+`sign_in` supplies those headers and is asked again once when Creatio answers 401. Errors come back as CreatioError
+with Creatio's message
 (https://academy.creatio.com/docs/8.x/dev/development-on-creatio-platform/integrations-and-api/data-services/odata/overview).
+Files go through the File API's UploadFile endpoint, which creates the file record on the first chunk
+(https://academy.creatio.com/docs/8.x/dev/development-on-creatio-platform/back-end-development/api-for-file-management/references/endpoints).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx2
 
@@ -33,6 +37,18 @@ class CreatioError(Exception):
     @property
     def retryable(self) -> bool:
         return self.status in (0, 408, 423, 429) or self.status >= 500
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A file to attach to a record: its record id (chosen by the caller), object, name, type and parent."""
+
+    id: str
+    entity: str
+    name: str
+    content_type: str
+    parent_column: str
+    parent_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +75,9 @@ def _message(response: httpx2.Response) -> str:
             return str(error.get("message") or error.get("code") or body)
         if isinstance(error, str):
             return str(body.get("error_description") or error)
+        info = body.get("errorInfo")
+        if isinstance(info, dict) and info.get("message"):
+            return str(info["message"])
     return str(body)[:300]
 
 
@@ -69,6 +88,7 @@ class CreatioClient:
         self.http = http
         self.root = root.rstrip("/")
         self.odata = odata.rstrip("/")
+        self.services = self.odata.removesuffix("/odata") + "/rest"  # /0/rest beside /0/odata, /rest beside /odata
         self.sign_in = sign_in
 
     async def _send(self, method: str, url: str, what: str, **options: Any) -> httpx2.Response:
@@ -81,21 +101,25 @@ class CreatioClient:
         raise CreatioError(what, response.status_code, _message(response),
                            retry_after_s=parse_retry_after(response.headers.get("retry-after")))
 
-    async def _odata(self, method: str, path: str, what: str, *, json: Json | None = None,
-                     params: dict[str, str] | None = None) -> httpx2.Response:
+    async def _signed(self, method: str, url: str, what: str, headers: dict[str, str],
+                      **options: Any) -> httpx2.Response:
+        """A call with the sign-in's headers, signing in anew once when Creatio answers 401."""
         if self.sign_in is None:
             raise CreatioError(what, 0, "no credentials to sign in with")
         for attempt in (1, 2):
-            headers = {"Accept": "application/json", "ForceUseSession": "true", **await self.sign_in(attempt == 2)}
-            if json is not None:
-                headers["Content-Type"] = "application/json; charset=utf-8; IEEE754Compatible=true"
+            signed = {"Accept": "application/json", "ForceUseSession": "true", **headers,
+                      **await self.sign_in(attempt == 2)}
             try:
-                return await self._send(method, f"{self.odata}/{path}", what, json=json, params=params,
-                                        headers=headers)
+                return await self._send(method, url, what, headers=signed, **options)
             except CreatioError as exc:
                 if exc.status != 401 or attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    async def _odata(self, method: str, path: str, what: str, *, json: Json | None = None,
+                     params: dict[str, str] | None = None) -> httpx2.Response:
+        headers = {} if json is None else {"Content-Type": "application/json; charset=utf-8; IEEE754Compatible=true"}
+        return await self._signed(method, f"{self.odata}/{path}", what, headers, json=json, params=params)
 
     # sign-in -----------------------------------------------------------------------------------------------------
 
@@ -155,3 +179,24 @@ class CreatioClient:
     async def update(self, entity: str, row_id: str, values: Json) -> None:
         """PATCH a record."""
         await self._odata("PATCH", f"{entity}({row_id})", f"update {entity} {row_id}", json=values)
+
+    # files -------------------------------------------------------------------------------------------------------
+
+    async def upload_file(self, file: FileRecord, content: bytes) -> None:
+        """POST {services}/FileApiService/UploadFile in one request: the file record `file.id` is created with it.
+        Creatio answers `success: false` with `errorInfo` for an upload it refuses."""
+        what = f"upload {file.name} to {file.entity}"
+        params = {"fileId": file.id, "totalFileLength": str(len(content)), "mimeType": file.content_type,
+                  "fileName": file.name, "columnName": "Data", "entitySchemaName": file.entity,
+                  "parentColumnName": file.parent_column, "parentColumnValue": file.parent_id}
+        headers = {"Content-Type": file.content_type,
+                   "Content-Disposition": f"attachment; filename*=UTF-8''{quote(file.name)}",
+                   "Content-Range": f"bytes 0-{len(content) - 1}/{len(content)}"}
+        response = await self._signed("POST", f"{self.services}/FileApiService/UploadFile", what, headers,
+                                      params=params, content=content)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or body.get("success") is not True:
+            raise CreatioError(what, 400, _message(response))

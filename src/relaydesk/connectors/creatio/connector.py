@@ -1,9 +1,11 @@
 """The Creatio connector: a handoff becomes a case, every message an activity on its timeline.
 
 The case carries the summary (Symptoms, the case description), the session id and the customer in Notes, the
-contact, owner, group, origin and the AI-filled columns. The first activity is the handoff note with the link to
-the session; then one activity per message, titled `relaydesk · #<seq> …`. Creatio has no idempotency keys, so
-each write is checked first: the case by the session id in its notes, activities by their title on the case.
+contact, owner, group, origin and the AI-filled columns. The first activity carries the link to the session; then
+one activity per message, titled `relaydesk · #<seq> …`; a visitor's file is referenced by an activity and stored
+as a CaseFile record. With `follow_every_conversation` the case is made from the first message and completed at
+handoff. Creatio has no idempotency keys, so each write is checked first: the case by the session id in its notes,
+activities by their title on the case, files by an id derived from the session, message and position.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, cast
 
+import httpx2
 from pydantic import BaseModel
 
 from relaydesk.connectors.base import (
@@ -27,23 +31,17 @@ from relaydesk.connectors.base import (
     TranscriptMessage,
     WebhookRequest,
 )
-from relaydesk.connectors.creatio import fields, webhooks
-from relaydesk.connectors.creatio.client import CreatioClient, CreatioError, Json, literal
+from relaydesk.connectors.creatio import fields, lookups, webhooks
+from relaydesk.connectors.creatio.client import CreatioClient, CreatioError, FileRecord, Json, literal
 from relaydesk.connectors.creatio.settings import CreatioSettings
 from relaydesk.connectors.creatio.webhooks import TITLE_PREFIX
 from relaydesk.core.delivery import DeliveryError
 
 REFRESH_MARGIN_S = 60.0
 TITLE_CHARS = 250
-LOOKUPS = (  # key in lookup_ids, entity, setting naming the record
-    ("new_status", "CaseStatus", "new_status"),
-    ("resolved_status", "CaseStatus", "resolved_status"),
-    ("origin", "CaseOrigin", "case_origin"),
-    ("activity_type", "ActivityType", "activity_type"),
-    ("activity_category", "ActivityCategory", "activity_category"),
-    ("activity_status", "ActivityStatus", "activity_status"),
-)
 AUTHORS = {"visitor": "Visitor", "ai": "AI assistant"}
+MAX_FILE_BYTES = 10 * 1024 * 1024  # Creatio's MaxFileSize system setting out of the box
+FILE_IDS = uuid.UUID("5b0f3c52-9d7e-4d1a-8f2e-6c3a1b9e7d40")  # namespace of the CaseFile ids relaydesk chooses
 _sign_in_locks: dict[str, asyncio.Lock] = {}
 
 
@@ -55,7 +53,7 @@ def _snippet(text: str, limit: int = 80) -> str:
 def case_notes(session: SessionSnapshot) -> str:
     """The case's notes: the session id relaydesk finds the case by, reason, sentiment, language, visitor."""
     handoff, chat, contact = session.handoff, session.session, session.contact
-    reason = (handoff.reason.replace("_", " ") if handoff else "handed off") + (
+    reason = (handoff.reason.replace("_", " ") if handoff else "not handed off; the AI assistant is answering") + (
         f" (topic: {handoff.topic})" if handoff and handoff.topic else "")
     sentiment = chat.sentiment or "unknown"
     if chat.sentiment_score is not None:
@@ -122,14 +120,15 @@ class CreatioConnector:
     # check, activate ---------------------------------------------------------------------------------------------
 
     async def check(self) -> CheckReport:
-        """Sign in, read the lookups by name, and confirm the owner, group and resolved status exist."""
+        """Sign in, look every lookup up by name, and confirm the owner, group, resolved status and columns exist."""
         try:
-            lookups = await self._find_lookups()
+            found = await lookups.find(self.client, self.settings)
+            await self.client.query("Case", "Id", top=1)
         except CreatioError as exc:
             raise self._refusal(exc) from exc
-        await self.client.query("Case", "Id", top=1)
         who = "the OAuth 2.0 client" if self.settings.auth_mode == "oauth" else self.settings.username
-        return CheckReport(f"Connected to {self.settings.root} as {who}; cases are readable", {"lookups": lookups})
+        return CheckReport(f"Connected to {self.settings.root} as {who}; cases are readable",
+                           {"lookups": found.lookup_ids, "ai_field_ids": found.ai_field_ids})
 
     def _refusal(self, exc: CreatioError) -> CheckFailed:
         s, what = self.settings, exc.what
@@ -154,29 +153,6 @@ class CreatioConnector:
                                "write access to cases, contacts and activities")
         return CheckFailed(f"Creatio refused the check: {exc}")
 
-    async def _find_lookups(self) -> dict[str, str]:
-        """Each lookup's id by its configured name (tenants differ), and the configured ids proven to exist."""
-        s, found = self.settings, {}
-        for key, entity, setting in LOOKUPS:
-            if key == "resolved_status" and s.resolved_status_id:
-                rows = await self.client.query(entity, "Id,Name", filter=f"Id eq {s.resolved_status_id}")
-                if not rows:
-                    raise CheckFailed(f"No case status {s.resolved_status_id} in Creatio",
-                                      setting="resolved_status_id")
-            else:
-                name = str(getattr(s, setting))
-                rows = await self.client.query(entity, "Id,Name", filter=f"Name eq {literal(name)}", top=1)
-                if not rows:
-                    names = ", ".join(str(r.get("Name")) for r in await self.client.query(entity, "Id,Name"))
-                    raise CheckFailed(f"No {entity} named {name!r} in Creatio; there are: {names or 'none'}",
-                                      setting=setting)
-            found[key] = str(rows[0]["Id"]).lower()
-        if s.default_owner_id and not await self.client.read("Contact", s.default_owner_id, "Id"):
-            raise CheckFailed(f"No contact {s.default_owner_id} in Creatio to own cases", setting="default_owner_id")
-        if s.group_id and not await self.client.read("SysAdminUnit", s.group_id, "Id"):
-            raise CheckFailed(f"No group (role) {s.group_id} in Creatio", setting="group_id")
-        return found
-
     def authorize_url(self, redirect_uri: str, state: str) -> str | None:
         """None: Creatio's client credentials need no browser step."""
         return None
@@ -186,11 +162,12 @@ class CreatioConnector:
         raise CheckFailed("Creatio connects with client credentials or a user sign-in; no authorization step")
 
     async def activate(self) -> dict[str, Any]:
-        """Keep the lookup ids found by name, so every case and activity uses this tenant's records."""
+        """Keep the ids found by name, so every case and activity uses this tenant's records."""
         try:
-            return {"lookup_ids": await self._find_lookups()}
+            found = await lookups.find(self.client, self.settings)
         except CreatioError as exc:
             raise self._refusal(exc) from exc
+        return {"lookup_ids": found.lookup_ids, "ai_field_ids": found.ai_field_ids}
 
     # outbound ----------------------------------------------------------------------------------------------------
 
@@ -219,24 +196,35 @@ class CreatioConnector:
     async def start_handoff(
         self, session: SessionSnapshot, transcript: list[TranscriptMessage], trace: SessionTrace
     ) -> None:
+        """Make the case, or complete the one made on the first message, then the handoff note and the transcript."""
         async with self._delivering():
             contact_id = await self._contact(session, trace)
-            case_id = await self._case(session, transcript, contact_id, trace)
+            values = await self._handoff_values(session, transcript, contact_id)
+            case_id = await self._find_case(session, trace)
+            if case_id is None:
+                case_id = await self._create_case(values | self._assignment())
+            else:
+                await self._complete(case_id, values)
+            await self._link(case_id, trace)
             existing = await self._titles(case_id)
-            note_title = f"{TITLE_PREFIX}handoff: {_snippet(session.visitor_name, 60)}"
-            if not any(t.startswith(f"{TITLE_PREFIX}handoff") for t in existing):
-                await self._activity(case_id, contact_id, note_title, f"{summary_of(session)}\n\n"
-                                     f"{case_notes(session)}\n\nView session in relaydesk: {session.url}")
+            marker = f"[{session.handoff.id[:8]}]" if session.handoff else ""
+            if not any(t.startswith(f"{TITLE_PREFIX}handoff") and marker in t for t in existing):
+                await self._activity(case_id, contact_id,
+                                     f"{TITLE_PREFIX}handoff: {_snippet(session.visitor_name, 60)} {marker}",
+                                     f"{summary_of(session)}\n\n{case_notes(session)}\n\n"
+                                     f"View session in relaydesk: {session.url}")
             for message in transcript:
-                await self._log(message, case_id, contact_id, existing)
+                await self._log(session, message, case_id, contact_id, existing)
 
     async def send_visitor_message(
         self, session: SessionSnapshot, message: TranscriptMessage, trace: SessionTrace
     ) -> None:
         async with self._delivering():
-            case_id = self._case_id(trace)
-            await self._log(message, case_id, trace.contact_external_id, await self._titles(case_id),
-                            with_attachments=False)
+            case_id = await self._session_case(session, message, trace)
+            if case_id is not None:
+                existing = await self._titles(case_id, f"{TITLE_PREFIX}#{message.seq}")
+                await self._log(session, message, case_id, trace.contact_external_id, existing,
+                                with_attachments=False)
 
     async def send_ai_message(self, session: SessionSnapshot, message: TranscriptMessage, trace: SessionTrace) -> None:
         await self.send_visitor_message(session, message, trace)
@@ -250,9 +238,11 @@ class CreatioConnector:
         trace: SessionTrace,
     ) -> None:
         async with self._delivering():
-            case_id = self._case_id(trace)
-            titles = await self._titles(case_id)
-            await self._attachment(message, attachment, index, case_id, trace.contact_external_id, titles)
+            case_id = await self._session_case(session, message, trace)
+            if case_id is not None:
+                existing = await self._titles(case_id, f"{TITLE_PREFIX}#{message.seq}.")
+                await self._attachment(session, message, attachment, index, case_id, trace.contact_external_id,
+                                       existing)
 
     async def acknowledge(self, session: SessionSnapshot, external_message_id: str, trace: SessionTrace) -> None:
         """Nothing to tell: Creatio keeps no delivery state for activities."""
@@ -264,9 +254,11 @@ class CreatioConnector:
         await self._set_resolved(trace, None)
 
     async def hand_back(self, session: SessionSnapshot, trace: SessionTrace) -> None:
-        await self._set_resolved(trace, f"{TITLE_PREFIX}handed back to the AI [{trace.operation}]")
+        """A note on the case; the case is resolved too unless it follows the whole conversation, AI part included."""
+        await self._set_resolved(trace, f"{TITLE_PREFIX}handed back to the AI [{trace.operation}]",
+                                 resolve=not self.settings.follow_every_conversation)
 
-    async def _set_resolved(self, trace: SessionTrace, note: str | None) -> None:
+    async def _set_resolved(self, trace: SessionTrace, note: str | None, *, resolve: bool = True) -> None:
         """Move the case to the resolved status unless it is there already (Creatio may be where it was resolved)."""
         case = trace.get("case")
         if case is None:
@@ -276,26 +268,104 @@ class CreatioConnector:
                 await self._activity(case.external_id, trace.contact_external_id, note,
                                      "The visitor's new messages go to the AI assistant.")
             resolved = self._lookup("resolved_status")
-            current = await self.client.read("Case", case.external_id, "Id,StatusId")
+            current = await self.client.read("Case", case.external_id, "Id,StatusId") if resolve else None
             if current is not None and str(current.get("StatusId") or "").lower() != resolved:
                 await self.client.update("Case", case.external_id, {"StatusId": resolved})
 
-    def _case_id(self, trace: SessionTrace) -> str:
-        case = trace.get("case")
-        if case is None:
+    # the case ----------------------------------------------------------------------------------------------------
+
+    async def _session_case(self, session: SessionSnapshot, first: TranscriptMessage,
+                            trace: SessionTrace) -> str | None:
+        """The case a message goes to, with the visitor linked if they signed in since; made from this message when
+        the integration follows every conversation; None when there is nothing to log to."""
+        linked = trace.get("case")
+        if linked is not None:
+            await self._relink(session, linked.external_id, trace)
+            return linked.external_id
+        if not self.settings.follow_every_conversation:
+            if session.session.state == "ai":
+                return None  # queued while the integration followed every conversation
             raise DeliveryError("the Creatio case for this session does not exist yet: the handoff has not been "
                                 "delivered (see the handoff delivery for its error)")
-        return case.external_id
+        contact_id = await self._contact(session, trace)
+        case_id = await self._find_case(session, trace) or await self._create_case({
+            "Subject": _snippet(f"Chat: {session.visitor_name}", TITLE_CHARS),
+            "Symptoms": first.text or "(a file)", "Notes": case_notes(session), "ContactId": contact_id,
+            "StatusId": self._lookup("new_status"), "OriginId": self._lookup("origin")})
+        if not await self._titles(case_id, f"{TITLE_PREFIX}conversation"):
+            await self._activity(case_id, contact_id, f"{TITLE_PREFIX}conversation: {_snippet(session.visitor_name)}",
+                                 "The AI assistant is answering; every message is logged here as it happens, and "
+                                 f"the case is completed if it hands off.\n\n{case_notes(session)}\n\n"
+                                 f"View session in relaydesk: {session.url}")
+        await self._link(case_id, trace)
+        return case_id
 
-    async def _contact(self, session: SessionSnapshot, trace: SessionTrace) -> str:
-        """The visitor's contact: by verified email; anonymous visitors get one of their own, linked once verified."""
-        contact, known = session.contact, trace.contact_external_id
+    async def _find_case(self, session: SessionSnapshot, trace: SessionTrace) -> str | None:
+        """The session's case: linked, or found by the session id in its notes (made by an attempt cut short)."""
+        linked = trace.get("case")
+        if linked is not None:
+            return linked.external_id
+        rows = await self.client.query("Case", "Id", filter=f"contains(Notes,{literal(session.id)})", top=1)
+        return str(rows[0]["Id"]).lower() if rows else None
+
+    async def _create_case(self, values: Json) -> str:
+        return str((await self.client.create("Case", values))["Id"]).lower()
+
+    async def _link(self, case_id: str, trace: SessionTrace) -> None:
+        await trace.add("case", case_id, f"{self.settings.root}/0/Shell/#Card/Case_FormPage/edit/{case_id}")
+
+    def _assignment(self) -> Json:
+        """What a case made at handoff starts with: status, origin, and the default owner and group if set."""
+        s = self.settings
+        values: Json = {"StatusId": self._lookup("new_status"), "OriginId": self._lookup("origin")}
+        if s.default_owner_id:
+            values["OwnerId"] = s.default_owner_id
+        if s.group_id:
+            values["GroupId"] = s.group_id
+        return values
+
+    async def _handoff_values(
+        self, session: SessionSnapshot, transcript: list[TranscriptMessage], contact_id: str
+    ) -> Json:
+        """Subject, summary, notes, contact and the AI-filled columns; lookup dropdowns as the ids found at connect."""
+        s, handoff = self.settings, session.handoff
+        topic = f" ({handoff.topic})" if handoff and handoff.topic else ""
+        values: Json = {"Subject": _snippet(f"Chat handoff: {session.visitor_name}{topic}", TITLE_CHARS),
+                        "Symptoms": summary_of(session), "Notes": case_notes(session), "ContactId": contact_id}
+        filled = await fields.fill(s.ai_fields, transcript, summary_of(session), self.context.http)
+        for f in s.ai_fields:
+            value = filled.get(f.column)
+            if value is not None and f.lookup:
+                value = s.ai_field_ids.get(f.column, {}).get(value)  # never a guess: only ids found by name
+            if value is not None:
+                values[f.column] = value
+        return values
+
+    async def _complete(self, case_id: str, values: Json) -> None:
+        """Bring a case made earlier up to the handoff: owner and group where unset, reopened if it was resolved."""
+        s, patch = self.settings, dict(values)
+        current = await self.client.read("Case", case_id, "Id,StatusId,OwnerId,GroupId") or {}
+        if s.default_owner_id and not current.get("OwnerId"):
+            patch["OwnerId"] = s.default_owner_id
+        if s.group_id and not current.get("GroupId"):
+            patch["GroupId"] = s.group_id
+        if str(current.get("StatusId") or "").lower() == self._lookup("resolved_status"):
+            patch["StatusId"] = self._lookup("new_status")
+        await self.client.update("Case", case_id, patch)
+
+    # the contact -------------------------------------------------------------------------------------------------
+
+    async def _contact(self, session: SessionSnapshot, trace: SessionTrace, known: str | None = None) -> str:
+        """The visitor's contact: by verified email; anonymous visitors get one of their own (or `known`, the case's),
+        which gets the email once they sign in."""
+        contact = session.contact
+        known = trace.contact_external_id or known
         if contact.verified and contact.email:
             rows = await self.client.query("Contact", "Id,Email", filter=f"Email eq {literal(contact.email)}", top=1)
             if rows:
                 found = str(rows[0]["Id"]).lower()
             elif known:
-                await self.client.update("Contact", known, {"Email": contact.email})
+                await self.client.update("Contact", known, {"Email": contact.email, "Name": session.visitor_name})
                 found = known
             else:
                 found = str((await self.client.create("Contact", {"Name": session.visitor_name,
@@ -305,40 +375,28 @@ class CreatioConnector:
         else:
             values = {"Name": session.visitor_name, **({"MobilePhone": contact.phone} if contact.phone else {})}
             found = str((await self.client.create("Contact", values))["Id"]).lower()
-        if found != known:
+        if found != trace.contact_external_id:
             await trace.remember_contact(found)
         return found
 
-    async def _case(
-        self, session: SessionSnapshot, transcript: list[TranscriptMessage], contact_id: str, trace: SessionTrace
-    ) -> str:
-        """The session's case: linked, or found by the session id in its notes, or created now."""
-        linked = trace.get("case")
-        if linked is not None:
-            return linked.external_id
-        rows = await self.client.query("Case", "Id,Number", filter=f"contains(Notes,{literal(session.id)})", top=1)
-        if rows:
-            case = rows[0]
-        else:
-            s, handoff = self.settings, session.handoff
-            topic = f" ({handoff.topic})" if handoff and handoff.topic else ""
-            values: Json = {
-                "Subject": _snippet(f"Chat handoff: {session.visitor_name}{topic}", TITLE_CHARS),
-                "Symptoms": summary_of(session), "Notes": case_notes(session), "ContactId": contact_id,
-                "StatusId": self._lookup("new_status"), "OriginId": self._lookup("origin"),
-            }
-            if s.default_owner_id:
-                values["OwnerId"] = s.default_owner_id
-            if s.group_id:
-                values["GroupId"] = s.group_id
-            values.update(await fields.fill(s.ai_fields, transcript, summary_of(session), self.context.http))
-            case = await self.client.create("Case", values)
-        case_id = str(case["Id"]).lower()
-        await trace.add("case", case_id, f"{self.settings.root}/0/Shell/#Card/Case_FormPage/edit/{case_id}")
-        return case_id
+    async def _relink(self, session: SessionSnapshot, case_id: str, trace: SessionTrace) -> None:
+        """A visitor who signed in after the case was made (their verified contact has no Creatio id yet): the
+        case moves to the Creatio contact with that email, or its own contact is given the email."""
+        contact = session.contact
+        if not (contact.verified and contact.email) or trace.contact_external_id:
+            return
+        case = await self.client.read("Case", case_id, "Id,ContactId") or {}
+        current = str(case.get("ContactId") or "").lower() or None
+        found = await self._contact(session, trace, current)
+        if found != current:
+            await self.client.update("Case", case_id, {"ContactId": found})
 
-    async def _titles(self, case_id: str) -> set[str]:
-        rows = await self.client.query("Activity", "Id,Title", filter=f"CaseId eq {case_id}")
+    # activities and files ----------------------------------------------------------------------------------------
+
+    async def _titles(self, case_id: str, containing: str | None = None) -> set[str]:
+        """The titles of the case's activities (those containing `containing`, when given)."""
+        where = f"CaseId eq {case_id}" + (f" and contains(Title,{literal(containing)})" if containing else "")
+        rows = await self.client.query("Activity", "Id,Title", filter=where)
         return {str(r.get("Title") or "") for r in rows}
 
     async def _activity(self, case_id: str, contact_id: str | None, title: str, text: str) -> None:
@@ -353,8 +411,8 @@ class CreatioConnector:
             values["OwnerId"] = s.default_owner_id
         await self.client.create("Activity", values)
 
-    async def _log(self, message: TranscriptMessage, case_id: str, contact_id: str | None, titles: set[str],
-                   *, with_attachments: bool = True) -> None:
+    async def _log(self, session: SessionSnapshot, message: TranscriptMessage, case_id: str,
+                   contact_id: str | None, titles: set[str], *, with_attachments: bool = True) -> None:
         """One activity per message (titled by its seq, so a retry finds it), then one per attachment."""
         prefix = f"{TITLE_PREFIX}#{message.seq} "
         if message.text.strip() and not any(t.startswith(prefix) for t in titles):
@@ -362,19 +420,49 @@ class CreatioConnector:
             await self._activity(case_id, contact_id, f"{prefix}{author}: {_snippet(message.text)}", message.text)
         if with_attachments:
             for index, attachment in enumerate(message.attachments):
-                await self._attachment(message, attachment, index, case_id, contact_id, titles)
+                await self._attachment(session, message, attachment, index, case_id, contact_id, titles)
 
-    async def _attachment(self, message: TranscriptMessage, attachment: TranscriptAttachment, index: int,
-                          case_id: str, contact_id: str | None, titles: set[str]) -> None:
-        """A file the visitor sent, referenced by its link in relaydesk (Creatio keeps no copy)."""
+    async def _attachment(self, session: SessionSnapshot, message: TranscriptMessage,
+                          attachment: TranscriptAttachment, index: int, case_id: str, contact_id: str | None,
+                          titles: set[str]) -> None:
+        """A file the visitor sent: stored on the case (CaseFile), then referenced by an activity with its link."""
         prefix = f"{TITLE_PREFIX}#{message.seq}.{index + 1} "
         if any(t.startswith(prefix) for t in titles):
             return
+        stored = await self._store_file(session, message, attachment, index, case_id)
         details = ", ".join(x for x in (attachment.content_type or "",
                                         f"{attachment.size} bytes" if attachment.size is not None else "") if x)
         await self._activity(case_id, contact_id, f"{prefix}Attachment: {_snippet(attachment.name)}",
                              f"Attachment: {attachment.name}" + (f" ({details})" if details else "")
-                             + f"\n{attachment.url}")
+                             + f"\n{attachment.url}\n{stored}")
+
+    async def _store_file(self, session: SessionSnapshot, message: TranscriptMessage,
+                          attachment: TranscriptAttachment, index: int, case_id: str) -> str:
+        """Copy the file into the case's attachments once (its record id is derived, so a retry finds it); what
+        happened, for the activity. A file Creatio or relaydesk cannot provide stays a link, and says why."""
+        file_id = str(uuid.uuid5(FILE_IDS, f"{session.id}:{message.seq}:{index}"))
+        if await self.client.read("CaseFile", file_id, "Id") is not None:
+            return "Saved in the case's attachments."
+        if attachment.size is not None and attachment.size > MAX_FILE_BYTES:
+            return f"Not saved in the case's attachments: larger than {MAX_FILE_BYTES // 1024 // 1024} MB."
+        try:
+            response = await self.context.http.get(attachment.url)
+        except httpx2.HTTPError as exc:
+            raise DeliveryError(f"download {attachment.name} from relaydesk: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise DeliveryError(f"download {attachment.name} from relaydesk: HTTP {response.status_code}")
+        if not response.is_success or not response.content or len(response.content) > MAX_FILE_BYTES:
+            reason = f"HTTP {response.status_code}" if not response.is_success else "empty or too large"
+            return f"Not saved in the case's attachments: the file could not be copied ({reason})."
+        record = FileRecord(file_id, "CaseFile", attachment.name, attachment.content_type or
+                            "application/octet-stream", "Case", case_id)
+        try:
+            await self.client.upload_file(record, response.content)
+        except CreatioError as exc:
+            if exc.retryable or exc.status in (401, 403):
+                raise
+            return f"Not saved in the case's attachments: Creatio refused it ({exc.message})."
+        return "Saved in the case's attachments."
 
     # inbound -----------------------------------------------------------------------------------------------------
 

@@ -20,18 +20,28 @@ class AllowedValue(BaseModel):
 
 
 class AiField(BaseModel):
-    """A case column the agent fills from the transcript when the case is created."""
+    """A case column the agent fills from the transcript at handoff.
+
+    A dropdown on a lookup column (e.g. PriorityId) names the lookup object (CasePriority): each allowed value is
+    then the name of one of its records, and the record's id is what gets written.
+    """
 
     column: str = Field(pattern=COLUMN, max_length=100, title="Column name", description="e.g. UsrProductArea")
     title: str = Field(min_length=1, max_length=100, title="Title")
     type: Literal["text", "dropdown"] = "text"
     instruction: str = Field(default="", max_length=2000, title="Instruction", description="What to put here.")
     allowed_values: list[AllowedValue] = Field(default_factory=list, max_length=100, title="Allowed values")
+    lookup: str | None = Field(
+        default=None, pattern=COLUMN, max_length=100, title="Lookup object",
+        description="For a dropdown on a lookup column (e.g. PriorityId): the lookup's object, e.g. CasePriority.",
+    )
 
     @model_validator(mode="after")
     def _dropdown_has_values(self) -> AiField:
         if self.type == "dropdown" and not self.allowed_values:
             raise ValueError(f"the dropdown field {self.column} needs its allowed values")
+        if self.lookup and self.type != "dropdown":
+            raise ValueError(f"the field {self.column} names a lookup object, so it must be a dropdown")
         return self
 
 
@@ -47,7 +57,7 @@ class CreatioSettings(BaseModel):
     auth_mode: Literal["oauth", "login"] = Field(default="oauth", title="Sign in with")
     token_url: str | None = Field(
         default=None, max_length=300, title="Identity service token URL",
-        description="e.g. https://acme-is.creatio.com/connect/token (OAuth 2.0 integrated application).",
+        description="The Identity Service URL (system setting OAuth20IdentityServerUrl) followed by /connect/token.",
     )
     client_id: str | None = Field(default=None, max_length=200, title="Client ID")
     client_secret: SecretStr | None = Field(default=None, title="Client secret")
@@ -66,7 +76,16 @@ class CreatioSettings(BaseModel):
     activity_category: str = Field(default="To do", max_length=100, title="Activity category")
     activity_status: str = Field(default="Completed", max_length=100, title="Activity status")
     ai_fields: list[AiField] = Field(default_factory=list, max_length=30, title="AI-filled fields")
+    follow_every_conversation: bool = Field(  # named as outbound.FOLLOW_SETTING, which the producer reads
+        default=False, title="Create a case on every conversation",
+        description="Off: a case when the AI hands off. On: a case from the first message, every message logged as "
+                    "it happens, the case completed at handoff.",
+    )
     lookup_ids: dict[str, str] = Field(default_factory=dict, title="Lookups found", json_schema_extra=READ_ONLY)
+    ai_field_ids: dict[str, dict[str, str]] = Field(
+        default_factory=dict, title="Lookup values found", json_schema_extra=READ_ONLY,
+        description="For each AI-filled lookup column: allowed value → record id.",
+    )
 
     @property
     def root(self) -> str:

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html import escape
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx2
 from fastapi import APIRouter, Body, FastAPI, Form, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from relaydesk.sandbox.creatio.config import CreatioConfig, PersonSeed
-from relaydesk.sandbox.creatio.odata import ODataError, on_odata_error, parse_filter, select
-from relaydesk.sandbox.creatio.sandbox import CreatioSandbox
+from relaydesk.sandbox.creatio.odata import ODataError, on_odata_error, parse_filter, select, selected
+from relaydesk.sandbox.creatio.sandbox import CreatioSandbox, FileUpload
 from relaydesk.sandbox.faults import ADMIN_PREFIX, FaultInjectionMiddleware, FaultPlan, fault_admin_router
 
 Json = dict[str, Any]
 CONSOLE = "/console"
+CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+)\s*$")
+UPLOAD_PARAMS = ("fileId", "totalFileLength", "fileName", "entitySchemaName", "parentColumnName",
+                 "parentColumnValue")
 
 auth = APIRouter(tags=["auth"])
 odata = APIRouter(tags=["odata"])
+services = APIRouter(tags=["configuration services"])
 console = APIRouter(prefix=CONSOLE, tags=["console"])
 admin = APIRouter(prefix=ADMIN_PREFIX, tags=["sandbox"])
 
@@ -75,8 +81,9 @@ async def read(request: Request, entity: str, row_id: str) -> JSONResponse:
     _caller(request)
     sandbox = _sandbox(request)
     row = sandbox.row(entity, row_id)
+    names = selected(request.query_params.get("$select"), sandbox.columns(entity))
     return JSONResponse({"@odata.context": f"{request.base_url}$metadata#{entity}/$entity",
-                         **select(row, request.query_params.get("$select"), sandbox.columns(entity))})
+                         **select(row, names)})
 
 
 @odata.get("/{entity}")
@@ -86,6 +93,7 @@ async def query(request: Request, entity: str) -> JSONResponse:
     sandbox, params = _sandbox(request), request.query_params
     columns = sandbox.columns(entity) if entity in sandbox.tables else set()
     rows = list(sandbox.table(entity).values())
+    names = selected(params.get("$select"), columns)
     if params.get("$filter"):
         keep = parse_filter(params["$filter"], columns)
         rows = [row for row in rows if keep(row)]
@@ -93,7 +101,7 @@ async def query(request: Request, entity: str) -> JSONResponse:
     if params.get("$top"):
         rows = rows[: int(params["$top"])]
     return JSONResponse({"@odata.context": f"{request.base_url}$metadata#{entity}",
-                         "value": [select(row, params.get("$select"), columns) for row in rows]})
+                         "value": [select(row, names) for row in rows]})
 
 
 @odata.post("/{entity}")
@@ -106,9 +114,54 @@ async def create(request: Request, entity: str, body: Annotated[Json, Body()]) -
 
 @odata.patch("/{entity}({row_id})")
 async def update(request: Request, entity: str, row_id: str, body: Annotated[Json, Body()]) -> Response:
-    """PATCH a record: 204 without a body (academy.creatio.com/docs/8.x/dev/…/data-services/odata/overview)."""
+    """PATCH a record: 204 without a body; Creatio's OData 4 reference returns a body for GET and POST only
+    (https://academy.creatio.com/docs/8.x/dev/development-on-creatio-platform/integrations-and-api/data-services/
+    odata/basics/references/odata-odata-4)."""
     _sandbox(request).update(entity, row_id, body, _caller(request))
     return Response(status_code=204)
+
+
+def _service_answer(status: int = 200, error: str | None = None) -> JSONResponse:
+    """A configuration service's answer (ConfigurationServiceResponse): `success`, and `errorInfo` on failure."""
+    body: Json = {"responseStatus": None, "rowsAffected": -1, "nextPrcElReady": False, "success": error is None}
+    if error is not None:
+        body["errorInfo"] = {"errorCode": "ArgumentException", "message": error, "stackTrace": None}
+    return JSONResponse(body, status_code=status)
+
+
+@services.post("/FileApiService/UploadFile")
+async def upload_file(request: Request) -> JSONResponse:
+    """Upload a file body, whole or in chunks named by Content-Range; the first chunk creates the file record
+    `fileId` in `entitySchemaName`, linked to the parent through `parentColumnName`/`parentColumnValue`
+    (https://academy.creatio.com/docs/8.x/dev/development-on-creatio-platform/back-end-development/
+    api-for-file-management/references/endpoints). Creatio documents the parameters and headers, not its error
+    status codes: a refused upload is answered 400 with `success: false` and the reason in `errorInfo`."""
+    author = _caller(request)
+    params = request.query_params
+    missing = [name for name in UPLOAD_PARAMS if not params.get(name)]
+    span = CONTENT_RANGE.match(request.headers.get("content-range", ""))
+    if missing or span is None:
+        what = f"missing parameters: {', '.join(missing)}" if missing else "the Content-Range header is missing"
+        return _service_answer(400, what)
+    start, end, total = (int(x) for x in span.groups())
+    if str(total) != params["totalFileLength"]:
+        return _service_answer(400, "totalFileLength differs from the Content-Range header")
+    upload = FileUpload(params["fileId"].lower(), params["fileName"], params["entitySchemaName"],
+                        params["parentColumnName"], params["parentColumnValue"].lower(), start, end, total)
+    try:
+        _sandbox(request).upload(upload, await request.body(), author)
+    except ODataError as exc:
+        return _service_answer(exc.status, exc.message)
+    return _service_answer()
+
+
+@services.get("/FileService/Download/{entity}/{file_id}")
+async def download_file(request: Request, entity: str, file_id: str) -> Response:
+    """A file record's body as an attachment (the File API's download endpoint, same page as UploadFile)."""
+    _caller(request)
+    row, body = _sandbox(request).download(entity, file_id)
+    disposition = f"attachment; filename*=UTF-8''{quote(str(row['Name']))}"
+    return Response(body, media_type="application/octet-stream", headers={"Content-Disposition": disposition})
 
 
 @console.get("")
@@ -124,10 +177,13 @@ async def cases(request: Request) -> HTMLResponse:
                             key=lambda a: str(a["CreatedOn"]))
         items = "".join(f"<li><b>{escape(str(a['Title']))}</b><pre>{escape(str(a['Notes'] or ''))}</pre></li>"
                         for a in activities)
+        files = "".join(f"<li>{escape(str(f['Name']))} ({f['Size']} bytes)</li>"
+                        for f in sandbox.tables["CaseFile"].values() if f["CaseId"] == case["Id"])
         base = f"{request.url.path}/cases/{case['Id']}"
         parts.append(
             f"<section><h2>{escape(case['Number'])}: {escape(str(case['Subject']))} ({escape(status)})</h2>"
             f"<p>{escape(str(case['Symptoms'] or ''))}</p><ol>{items}</ol>"
+            + (f"<p>Attachments</p><ul>{files}</ul>" if files else "") +
             f"<form method='post' action='{base}/activities'><textarea name='text'></textarea>"
             f"<button>Add activity as {escape(sandbox.rep().name)}</button></form>"
             f"<form method='post' action='{base}/status'><select name='status'>{options}</select>"
@@ -189,6 +245,8 @@ def create_app(
     app.include_router(auth)
     app.include_router(odata, prefix="/0/odata")
     app.include_router(odata, prefix="/odata")
+    app.include_router(services, prefix="/0/rest")
+    app.include_router(services, prefix="/rest")
     app.include_router(console)
     app.include_router(fault_admin_router(_fault_plan))
     app.include_router(admin)

@@ -20,6 +20,16 @@ CASE_ORIGINS: tuple[tuple[str, str], ...] = (
     ("7f9e1f1e-f46b-1410-3492-0050ba5d6c38", "Portal"),
     ("a5d9b5b6-2b0b-4a4f-9c1f-5c2f5f3b1c01", "Chat"),
 )
+CASE_PRIORITIES: tuple[tuple[str, str], ...] = (
+    ("d9bd322c-f46b-1410-ee8c-0050ba5d6c38", "Medium"),
+    ("c1bd322c-f46b-1410-ee8c-0050ba5d6c38", "Low"),
+    ("e1bd322c-f46b-1410-ee8c-0050ba5d6c38", "High"),
+    ("f1bd322c-f46b-1410-ee8c-0050ba5d6c38", "Critical"),
+)
+FILE_TYPES: tuple[tuple[str, str], ...] = (  # what a file record holds: the file itself, or a link
+    ("529bc2f8-0ee0-df11-971b-001d60e938c6", "File"),
+    ("539bc2f8-0ee0-df11-971b-001d60e938c6", "Link"),
+)
 ACTIVITY_TYPES: tuple[tuple[str, str], ...] = (
     ("fbe0acdc-cfc0-df11-b00f-001d60e938c6", "Task"),
     ("e2831dec-cfc0-df11-b00f-001d60e938c6", "Email"),
@@ -75,14 +85,16 @@ class CreatioConfig:
                    "Grace Hopper"),
     )
     groups: tuple[GroupSeed, ...] = (
-        GroupSeed("a29a3ba5-4b0d-de11-9a51-005056c00008", "1st-line support"),
-        GroupSeed("b29a3ba5-4b0d-de11-9a51-005056c00008", "2nd-line support"),
+        GroupSeed("5c7d0f2e-3b1a-4f6e-9a2d-1e8b7c6d5a01", "1st-line support"),
+        GroupSeed("5c7d0f2e-3b1a-4f6e-9a2d-1e8b7c6d5a02", "2nd-line support"),
     )
     custom_case_columns: tuple[str, ...] = ("UsrProductArea", "UsrUrgency")
     access_token_ttl_seconds: int = 3600
+    max_file_bytes: int = 10 * 1024 * 1024  # the MaxFileSize system setting (10 MB out of the box)
     webhook_timeout_seconds: float = 5.0
     public_base_url: str = "http://creatio.sandbox"
     lookups: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=lambda: {
-        "CaseOrigin": CASE_ORIGINS, "ActivityType": ACTIVITY_TYPES, "ActivityCategory": ACTIVITY_CATEGORIES,
+        "CaseOrigin": CASE_ORIGINS, "CasePriority": CASE_PRIORITIES, "FileType": FILE_TYPES,
+        "ActivityType": ACTIVITY_TYPES, "ActivityCategory": ACTIVITY_CATEGORIES,
         "ActivityStatus": ACTIVITY_STATUSES,
     })

@@ -96,11 +96,16 @@ def _known(column: str, columns: set[str]) -> None:
                               f"'{column}'.")
 
 
-def select(row: Json, fields: str | None, columns: set[str]) -> Json:
-    """The row with only the `$select`ed columns (all of them without `$select`)."""
+def selected(fields: str | None, columns: set[str]) -> list[str] | None:
+    """The `$select`ed column names, each checked against the entity (None: no `$select`, every column)."""
     if not fields:
-        return dict(row)
+        return None
     names = [name.strip() for name in fields.split(",") if name.strip()]
     for name in names:
         _known(name, columns)
-    return {name: row.get(name) for name in names}
+    return names
+
+
+def select(row: Json, names: list[str] | None) -> Json:
+    """The row with only the selected columns."""
+    return dict(row) if names is None else {name: row.get(name) for name in names}

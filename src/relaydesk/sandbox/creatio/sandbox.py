@@ -26,28 +26,50 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "Contact": ("Name", "Email", "MobilePhone", "AccountId", "JobTitle"),
     "Activity": ("Title", "Notes", "DetailedResult", "TypeId", "ActivityCategoryId", "StatusId", "PriorityId",
                  "StartDate", "DueDate", "CaseId", "ContactId", "OwnerId"),
-    "ActivityFile": ("Name", "ActivityId", "TypeId", "Url", "Size"),
+    "ActivityFile": ("Name", "Notes", "ActivityId", "TypeId", "Url", "Version", "Size", "TotalSize"),
+    "CaseFile": ("Name", "Notes", "CaseId", "TypeId", "Version", "Size", "TotalSize"),
     "CaseStatus": ("Name", "IsFinal", "IsResolved"),
     "CaseOrigin": ("Name",),
+    "CasePriority": ("Name",),
+    "FileType": ("Name",),
     "ActivityType": ("Name",),
     "ActivityCategory": ("Name",),
     "ActivityStatus": ("Name",),
     "SysAdminUnit": ("Name", "ContactId", "SysAdminUnitTypeValue", "Active"),
 }
+# Lookup columns and the object each points to, as Creatio's configuration declares them (e.g. Case.Group is a
+# lookup of SysAdminUnit, the users and roles; CaseFile is the file object of the case-management package).
 LOOKUP_COLUMNS: dict[str, dict[str, str]] = {
     "Case": {"ContactId": "Contact", "StatusId": "CaseStatus", "OriginId": "CaseOrigin", "OwnerId": "Contact",
-             "GroupId": "SysAdminUnit"},
+             "GroupId": "SysAdminUnit", "PriorityId": "CasePriority"},
     "Activity": {"CaseId": "Case", "TypeId": "ActivityType", "ActivityCategoryId": "ActivityCategory",
                  "StatusId": "ActivityStatus", "ContactId": "Contact", "OwnerId": "Contact"},
     "ActivityFile": {"ActivityId": "Activity"},
+    "CaseFile": {"CaseId": "Case", "TypeId": "FileType"},
 }
-READ_ONLY = ("CaseStatus", "CaseOrigin", "ActivityType", "ActivityCategory", "ActivityStatus", "SysAdminUnit")
+READ_ONLY = ("CaseStatus", "CaseOrigin", "CasePriority", "FileType", "ActivityType", "ActivityCategory",
+             "ActivityStatus", "SysAdminUnit")
+FILE_ENTITIES = ("CaseFile", "ActivityFile")  # objects whose records hold a file body (the File API writes them)
 USER, ROLE = 4, 1  # SysAdminUnitTypeValue of a user and of an organizational role
 
 
 def now_iso() -> str:
     """A timestamp as Creatio's OData writes it."""
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """One UploadFile call: which record and parent the body belongs to, and the byte range this chunk covers."""
+
+    file_id: str
+    name: str
+    entity: str
+    parent_column: str
+    parent_id: str
+    start: int
+    end: int
+    total: int
 
 
 @dataclass
@@ -82,6 +104,7 @@ class CreatioSandbox:
         self.tables: dict[str, dict[str, Json]] = {name: {} for name in COLUMNS}
         self.tokens: dict[str, float] = {}
         self.sessions: dict[str, str] = {}  # .ASPXAUTH value -> BPMCSRF value
+        self.file_data: dict[str, bytearray] = {}  # file record id -> its body, as uploaded so far
         self._tasks: set[asyncio.Task[None]] = set()
         self._numbers = 0
         self._seed()
@@ -175,6 +198,33 @@ class CreatioSandbox:
         """Whether a case status counts as resolved."""
         status = self.tables["CaseStatus"].get(str(status_id or "").lower())
         return bool(status and status["IsResolved"])
+
+    # files -------------------------------------------------------------------------------------------------------
+
+    def upload(self, upload: FileUpload, chunk: bytes, author: PersonSeed) -> Json:
+        """Write one chunk of a file body, creating the file record on the first one; ODataError when refused."""
+        entity, parent_column = upload.entity, f"{upload.parent_column}Id"
+        if entity not in FILE_ENTITIES or parent_column not in self.columns(entity):
+            raise ODataError(400, f"Object '{entity}' has no file column '{upload.parent_column}'.")
+        if upload.total > self.config.max_file_bytes:
+            raise ODataError(400, f"The file size exceeds the maximum of {self.config.max_file_bytes} bytes.")
+        if upload.start != len(self.file_data.get(upload.file_id, b"")) or upload.end - upload.start + 1 != len(chunk):
+            raise ODataError(400, "The Content-Range header does not match the uploaded chunk.")
+        row = self.tables[entity].get(upload.file_id)
+        if row is None:
+            file_type = next(r["Id"] for r in self.tables["FileType"].values() if r["Name"] == "File")
+            row = self.create(entity, {"Id": upload.file_id, "Name": upload.name, parent_column: upload.parent_id,
+                                       "TypeId": file_type, "Version": 1, "Size": upload.total,
+                                       "TotalSize": upload.total}, author)
+        self.file_data.setdefault(upload.file_id, bytearray()).extend(chunk)
+        return row
+
+    def download(self, entity: str, file_id: str) -> tuple[Json, bytes]:
+        """A file record and its body; 404 when there is no such file."""
+        if entity not in FILE_ENTITIES:
+            raise ODataError(404, f"Object '{entity}' holds no files.")
+        row = self.row(entity, file_id)
+        return row, bytes(self.file_data.get(row["Id"], b""))
 
     # sign-in -----------------------------------------------------------------------------------------------------
 
