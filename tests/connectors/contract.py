@@ -25,10 +25,14 @@ from relaydesk.connectors.intercom.webhooks import plain_text
 from relaydesk.core.conversations import NewMessage
 from relaydesk.sandbox.creatio import CreatioSandbox
 from relaydesk.sandbox.creatio import create_app as create_creatio_app
+from relaydesk.sandbox.freshchat import FreshchatSandbox
+from relaydesk.sandbox.freshchat import create_app as create_freshchat_app
 from relaydesk.sandbox.hubspot import HubSpotSandbox, RetryPolicy, SandboxConfig
 from relaydesk.sandbox.hubspot import create_app as create_hubspot_app
 from relaydesk.sandbox.intercom import IntercomSandbox
 from relaydesk.sandbox.intercom import create_app as create_intercom_app
+from relaydesk.sandbox.salesforce import SalesforceSandbox
+from relaydesk.sandbox.salesforce import create_app as create_salesforce_app
 from relaydesk.web import runtime as runtime_module
 from relaydesk.web.app import create_app
 from tests.conftest import LiveServer, make_settings
@@ -432,10 +436,169 @@ class CreatioDriver:
         return create_creatio_app(sandbox=self.sandbox)
 
 
+class FreshchatDriver:
+    """The contract's view of the Freshchat sandbox."""
+
+    name = "freshchat"
+    link_kind = "conversation"
+    makes_tickets = False
+    rep = "2f6a8b1e-0b59-4b1b-9d62-000000000002"
+
+    def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
+        self.sandbox = FreshchatSandbox(webhook_client=webhook_client)
+        self.url = ""
+
+    def settings(self) -> dict[str, Any]:
+        config = self.sandbox.config
+        return {"domain": f"https://{config.domain}/", "api_token": config.api_token,
+                "default_agent_email": config.agents[0].email, "webhook_public_key": self.sandbox.public_key_pem,
+                "account_number": config.account_number, "api_base_url": f"{self.url}/v2", "app_base_url": self.url}
+
+    def wrong_credentials(self) -> tuple[dict[str, Any], str, str]:
+        return {**self.settings(), "api_token": "not-the-token"}, "API token", "api_token"
+
+    async def connect(self, stack: Stack) -> None:
+        saved = await stack.client.put("/api/v1/integrations/freshchat", headers=stack.admin,
+                                       json={"settings": self.settings()})
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["status"] == "active", saved.json()
+        self.sandbox.webhook_url = saved.json()["webhook_url"]
+
+    def conversation(self, session_id: str) -> Any:
+        marker = f"/app/sessions/{session_id}"
+        return next((c for c in self.sandbox.state.conversations.values()
+                     if any(m.message_type == "private" and marker in m.text for m in c.messages)), None)
+
+    def handoff(self, session_id: str) -> Handoff | None:
+        conversation = self.conversation(session_id)
+        if conversation is None:
+            return None
+        notes = [m.text for m in conversation.messages if m.message_type == "private"]
+        return Handoff(
+            conversation_id=conversation.id,
+            transcript=[m.text for m in conversation.messages if m.message_type == "normal"],
+            note=notes[0] if notes else "",
+            ticket_id=None,
+            contact_id=conversation.user_ids[0],
+        )
+
+    def rep_reply(self, session_id: str, text: str) -> None:
+        self.sandbox.reply(self.conversation(session_id), self.rep, text)
+
+    def close_in_helpdesk(self, session_id: str) -> None:
+        self.sandbox.resolve(self.conversation(session_id), by=("agent", self.rep))
+
+    def is_closed(self, session_id: str) -> bool:
+        return bool(self.conversation(session_id).status == "resolved")
+
+    def outage(self, seconds: float) -> Callable[[float], None]:
+        return outage_on_a_clock(self.sandbox.faults, seconds)
+
+    def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
+        return [(d.url, d.headers, d.body) for d in self.sandbox.deliveries]
+
+    async def drain(self) -> None:
+        await self.sandbox.drain()
+
+    def app(self) -> Any:
+        return create_freshchat_app(sandbox=self.sandbox)
+
+
+class SalesforceDriver:
+    """The contract's view of the Salesforce (Messaging for In-App and Web) sandbox: no webhooks, rep replies
+    reach relaydesk over the event stream, so draining waits for relaydesk's stream cursor."""
+
+    name = "salesforce"
+    link_kind = "conversation"
+    makes_tickets = False  # a messaging session routed by Omni-Channel, no case
+    has_webhooks = False
+
+    def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
+        self.sandbox = SalesforceSandbox()
+        self.url = ""
+        self.stack: Stack | None = None
+        self.integration_id = ""
+
+    def settings(self) -> dict[str, Any]:
+        config = self.sandbox.config
+        return {"instance_url": self.url, "scrt_url": self.url, "org_id": config.org_id,
+                "es_developer_name": config.es_developer_name, "auth_key_id": config.auth_key_id,
+                "private_key": config.private_key_pem}
+
+    def wrong_credentials(self) -> tuple[dict[str, Any], str, str]:
+        from relaydesk.sandbox.salesforce import new_key_pair
+
+        return {**self.settings(), "private_key": new_key_pair()[0]}, "private key", "private_key"
+
+    async def connect(self, stack: Stack) -> None:
+        saved = await stack.client.put("/api/v1/integrations/salesforce", headers=stack.admin,
+                                       json={"settings": self.settings()})
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["status"] == "active", saved.json()
+        self.stack, self.integration_id = stack, saved.json()["id"]
+
+    def conversation(self, session_id: str) -> Any:
+        return self.sandbox.find("RelaydeskSessionId", session_id)
+
+    def handoff(self, session_id: str) -> Handoff | None:
+        conversation = self.conversation(session_id)
+        if conversation is None:
+            return None
+        texts = [e.text for e in conversation.messages("EndUser")]
+        note = next((t for t in texts if t.startswith("relaydesk · AI handoff")), "")
+        transcript = [t.removeprefix("Visitor: ").removeprefix("AI assistant: ") for t in texts if t != note]
+        user = self.sandbox.end_users.get(conversation.subject)
+        return Handoff(conversation_id=conversation.id, transcript=transcript, note=note, ticket_id=None,
+                       contact_id=user.record_id if user else None)
+
+    def rep_reply(self, session_id: str, text: str) -> None:
+        self.sandbox.rep_message(self.conversation(session_id).id, text)
+
+    def close_in_helpdesk(self, session_id: str) -> None:
+        self.sandbox.rep_end(self.conversation(session_id).id)
+
+    def is_closed(self, session_id: str) -> bool:
+        return bool(self.conversation(session_id).session_status == "Ended")
+
+    def outage(self, seconds: float) -> Callable[[float], None]:
+        return outage_on_a_clock(self.sandbox.faults, seconds)
+
+    def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
+        return []
+
+    async def drain(self) -> None:
+        """Wait until relaydesk's stream consumers applied every event about each open conversation."""
+        if self.stack is None:
+            return
+        from relaydesk.core.leases import Leases
+
+        leases = Leases(self.stack.app.state.runtime.db)
+
+        async def consumed() -> bool:
+            for conversation in self.sandbox.conversations.values():
+                lease = await leases.get(f"salesforce:{self.integration_id}:{conversation.id}")
+                latest = self.sandbox.latest_event(conversation.id)
+                if lease is not None and lease.ended_at is None and int(lease.cursor or 0) < latest:
+                    return False
+            return True
+
+        await self.stack.wait_for(consumed)
+
+    def app(self) -> Any:
+        return create_salesforce_app(sandbox=self.sandbox)
+
+
+def has_webhooks(driver: Any) -> bool:
+    """Whether the helpdesk reports changes by webhook (a driver of one that streams them says otherwise)."""
+    return bool(getattr(driver, "has_webhooks", True))
+
+
 DRIVERS: dict[str, Callable[[httpx2.AsyncClient], Any]] = {
     "hubspot": HubSpotDriver,
     "intercom": IntercomDriver,
     "creatio": CreatioDriver,
+    "salesforce": SalesforceDriver,
+    "freshchat": FreshchatDriver,
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.connectors.contract import DRIVERS, Stack, read_stream, stack_with
+from tests.connectors.contract import DRIVERS, Stack, has_webhooks, read_stream, stack_with
 
 
 @pytest.fixture(params=list(DRIVERS))
@@ -148,6 +148,8 @@ async def test_an_outage_of_thirty_seconds_loses_and_duplicates_nothing(connecte
 
 async def test_duplicate_webhooks_change_nothing(connected: tuple[Stack, Any]) -> None:
     relaydesk, helpdesk = connected
+    if not has_webhooks(helpdesk):
+        pytest.skip(f"{helpdesk.name} sends no webhooks; its own tests cover repeated stream events")
     _, session_id = await handed_off(relaydesk, helpdesk)
     helpdesk.rep_reply(session_id, "Only once, please.")
     await helpdesk.drain()
@@ -163,6 +165,8 @@ async def test_duplicate_webhooks_change_nothing(connected: tuple[Stack, Any]) -
 
 async def test_a_bad_signature_is_refused_with_401_and_changes_nothing(connected: tuple[Stack, Any]) -> None:
     relaydesk, helpdesk = connected
+    if not has_webhooks(helpdesk):
+        pytest.skip(f"{helpdesk.name} sends no webhooks, so there is no signature to forge")
     _, session_id = await handed_off(relaydesk, helpdesk)
     helpdesk.rep_reply(session_id, "Signed reply")
     await helpdesk.drain()

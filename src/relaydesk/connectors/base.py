@@ -13,12 +13,15 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import httpx2
 from pydantic import BaseModel
 
 from relaydesk.core.models import ChatSession, Contact, Handoff, Message
+
+if TYPE_CHECKING:
+    from relaydesk.agent.knowledge import Document
 
 ORIGIN = "origin"  # key in message data and transition detail naming the integration a change came from
 
@@ -97,6 +100,7 @@ class TranscriptMessage:
     text: str
     created_at: datetime
     attachments: tuple[TranscriptAttachment, ...] = ()
+    citations: tuple[tuple[str, str | None], ...] = ()  # (title, url) of the articles an AI answer drew on
 
     @classmethod
     def of(cls, message: Message) -> TranscriptMessage:
@@ -114,7 +118,9 @@ class TranscriptMessage:
             for a in message.attachments or []
             if a.get("url")
         )
-        return cls(message.seq, message.author, message.author_name, text, message.created_at, attachments)
+        citations = tuple((str(c.get("title") or ""), c.get("url")) for c in (message.data or {}).get("citations") or []
+                          if isinstance(c, dict))
+        return cls(message.seq, message.author, message.author_name, text, message.created_at, attachments, citations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +180,7 @@ class SessionRef:
     session_id: str | None = None
     link_kind: str | None = None
     external_id: str | None = None
+    url: str | None = None  # where a rep opens the linked object, kept on the link a hosted conversation opens
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +213,9 @@ class InboundEvent:
     author_name: str | None = None
     external_message_id: str | None = None
     contact: ContactInfo | None = None
+    attachments: tuple[dict[str, Any], ...] = ()  # files on the message: name, url, content_type, size
+    reply_delay_s: float = 0.0  # a customer message: how long the AI waits before answering (the channel settles)
+    opens_session: bool = True  # a customer message: False keeps it on an existing session but opens none
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +255,29 @@ class ConnectorContext:
     def key(self) -> str:
         """The integration's name on external links and contact ids."""
         return integration_key(self.connector, self.integration_id)
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeSync:
+    """What a helpdesk offers the workspace's knowledge base since the integration's last sync.
+
+    `removed` names documents to take out (e.g. unpublished articles); `progress` is the settings to keep once the
+    documents are stored (how far this sync read), so the next sync reads only what changed after.
+    """
+
+    documents: list[Document]
+    removed: list[str]
+    progress: dict[str, Any]
+    summary: str
+
+
+@runtime_checkable
+class KnowledgeSource(Protocol):
+    """A connector that can feed the knowledge base from its helpdesk (help-center articles, solved tickets)."""
+
+    async def knowledge(self) -> KnowledgeSync:
+        """Read what changed since the last sync; raise CheckFailed when the helpdesk refuses."""
+        ...
 
 
 class Connector(Protocol):

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from relaydesk.connectors.base import ORIGIN, InboundBatch, InboundEvent, SessionRef
 from relaydesk.connectors.store import key_of
-from relaydesk.core.conversations import Conversations, NewMessage
+from relaydesk.core.conversations import REPLY_DELAY, Conversations, NewMessage
 from relaydesk.core.db import Database
 from relaydesk.core.integrations import InboundReceipt, Integration
 from relaydesk.core.models import ChatSession, Contact, ExternalLink, utcnow
@@ -92,7 +92,7 @@ class InboundProcessor:
     async def _open_hosted(self, integration: Integration, event: InboundEvent) -> ChatSession | None:
         """A new session for a hosted channel's conversation, linked to it; None for events that open nothing."""
         ref = event.ref
-        if event.type != "customer_message" or not ref.link_kind or not ref.external_id:
+        if event.type != "customer_message" or not event.opens_session or not ref.link_kind or not ref.external_id:
             return None
         if event.contact is None:
             contact = await self.conversations.create_contact(integration.workspace_id, name=event.author_name)
@@ -101,7 +101,7 @@ class InboundProcessor:
         session = await self.conversations.open_session(integration.workspace_id, contact.id,
                                                         channel=integration.connector)
         await self.conversations.add_link(integration.workspace_id, session.id, integration=key_of(integration),
-                                          kind=ref.link_kind, external_id=ref.external_id, url=None)
+                                          kind=ref.link_kind, external_id=ref.external_id, url=ref.url)
         return session
 
     async def _contact(self, integration: Integration, event: InboundEvent, contact_id: str | None = None) -> Contact:
@@ -139,7 +139,7 @@ class InboundProcessor:
                 data["external_message_id"] = event.external_message_id
             await conversations.post_message(workspace_id, session.id, NewMessage(
                 author="rep", kind="text" if event.type == "rep_message" else "note", text=event.text,
-                html=event.html, author_name=event.author_name,
+                html=event.html, author_name=event.author_name, attachments=list(event.attachments),
                 external_id=f"{key}:{event.event_id}"[:200], data=data,
             ))
             return "applied"
@@ -149,14 +149,18 @@ class InboundProcessor:
                 return f"the visitor writes in the {session.channel}; this is an echo of the handoff"
             if state not in OPEN_STATES:
                 return f"the session is {state.value}"
+            settle = {REPLY_DELAY: event.reply_delay_s} if event.reply_delay_s > 0 else {}
             await conversations.post_message(workspace_id, session.id, NewMessage(
-                author="visitor", text=event.text, external_id=f"{key}:{event.event_id}"[:200], data=origin,
+                author="visitor", text=event.text, attachments=list(event.attachments),
+                external_id=f"{key}:{event.event_id}"[:200], data={**origin, **settle},
             ))
             return "applied"
         action = {"assigned": Action.REP_JOIN, "handed_back": Action.HAND_BACK, "resolved": Action.RESOLVE,
                   "reopened": Action.REOPEN}[event.type]
         resolvable = tuple(OPEN_STATES) if hosted else (State.HANDED_OFF, State.HUMAN)
-        allowed = {Action.REP_JOIN: (State.HANDED_OFF,), Action.HAND_BACK: (State.HANDED_OFF, State.HUMAN),
+        # In a hosted channel a rep may take a conversation from the AI (e.g. the helpdesk's routing assigns it).
+        joinable = (State.HANDED_OFF, State.AI) if hosted else (State.HANDED_OFF,)
+        allowed = {Action.REP_JOIN: joinable, Action.HAND_BACK: (State.HANDED_OFF, State.HUMAN),
                    Action.RESOLVE: resolvable, Action.REOPEN: tuple(ENDED_STATES)}[action]
         if state not in allowed:
             return f"the session is {state.value}; {event.type} changes nothing"

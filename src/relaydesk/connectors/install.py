@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from relaydesk.connectors import outbound
+from relaydesk.connectors.salesforce import stream as salesforce_streams
 from relaydesk.connectors.store import IntegrationStore
 
 if TYPE_CHECKING:
@@ -20,3 +21,4 @@ async def install(runtime: Runtime) -> None:
     runtime.add_producer(outbound.produce)
     for kind in outbound.KINDS:
         runtime.handlers[kind] = jobs
+    await salesforce_streams.install(runtime)

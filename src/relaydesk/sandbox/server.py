@@ -14,6 +14,9 @@ from fastapi import FastAPI
 from relaydesk.sandbox.creatio import CreatioSandbox
 from relaydesk.sandbox.creatio import create_app as create_creatio_app
 from relaydesk.sandbox.creatio.app import CONSOLE as CREATIO_CONSOLE_PATH
+from relaydesk.sandbox.freshchat import CONSOLE as FRESHCHAT_CONSOLE_PATH
+from relaydesk.sandbox.freshchat import FreshchatSandbox
+from relaydesk.sandbox.freshchat import create_app as create_freshchat_app
 from relaydesk.sandbox.hubspot import HubSpotSandbox, SandboxConfig
 from relaydesk.sandbox.hubspot import create_app as create_hubspot_app
 from relaydesk.sandbox.hubspot.console import PREFIX as CONSOLE_PATH
@@ -22,10 +25,15 @@ from relaydesk.sandbox.intercom import IntercomSandbox
 from relaydesk.sandbox.intercom import create_app as create_intercom_app
 from relaydesk.sandbox.openai_compat import ChatSandbox
 from relaydesk.sandbox.openai_compat import create_app as create_chat_app
+from relaydesk.sandbox.salesforce import CONSOLE as SALESFORCE_CONSOLE_PATH
+from relaydesk.sandbox.salesforce import SalesforceSandbox
+from relaydesk.sandbox.salesforce import create_app as create_salesforce_app
 
 HUBSPOT_PATH = "/hubspot"
 INTERCOM_PATH = "/intercom"
 CREATIO_PATH = "/creatio"
+FRESHCHAT_PATH = "/freshchat"
+SALESFORCE_PATH = "/salesforce"
 OPENAI_PATH = "/openai"
 DEFAULT_PORT = 8900
 SHUTDOWN_DRAIN_S = 5.0
@@ -43,6 +51,10 @@ class Sandboxes:
     intercom_url: str
     creatio: CreatioSandbox
     creatio_url: str
+    freshchat: FreshchatSandbox
+    freshchat_url: str
+    salesforce: SalesforceSandbox
+    salesforce_url: str
 
     @property
     def console_url(self) -> str:
@@ -53,7 +65,10 @@ class Sandboxes:
         """Each emulator's base URL and the rep console's URL."""
         return {"hubspot": self.hubspot_url, "hubspot_console": self.console_url, "openai": f"{self.openai_url}/v1",
                 "intercom": self.intercom_url, "intercom_console": f"{self.intercom_url}{INTERCOM_CONSOLE_PATH}",
-                "creatio": self.creatio_url, "creatio_console": f"{self.creatio_url}{CREATIO_CONSOLE_PATH}"}
+                "creatio": self.creatio_url, "creatio_console": f"{self.creatio_url}{CREATIO_CONSOLE_PATH}",
+                "freshchat": self.freshchat_url, "freshchat_console": f"{self.freshchat_url}{FRESHCHAT_CONSOLE_PATH}",
+                "salesforce": self.salesforce_url,
+                "salesforce_console": f"{self.salesforce_url}{SALESFORCE_CONSOLE_PATH}"}
 
     def banner(self) -> list[str]:
         """What to paste into relaydesk's settings, line by line."""
@@ -89,19 +104,36 @@ class Sandboxes:
             f"    Default owner (optional)           {self.creatio.config.reps[0].contact_id}",
             f"    business processes (PUT webhook_url) {self.creatio_url}/_sandbox/business-processes",
             f"    rep console                        {self.creatio_url}{CREATIO_CONSOLE_PATH}",
+            "  Freshchat (Settings → Integrations → Freshchat)",
+            f"    Domain                             {self.freshchat.config.domain}",
+            f"    API base URL                       {self.freshchat_url}/v2",
+            f"    Freshchat app URL                  {self.freshchat_url}",
+            f"    API token                          {self.freshchat.config.api_token}",
+            f"    Default agent email                {self.freshchat.config.agents[0].email}",
+            f"    Account number                     {self.freshchat.config.account_number}",
+            f"    Webhook public key                 {self.freshchat_url}/_sandbox/public-key",
+            f"    webhook URL (PUT /_sandbox/webhook) {self.freshchat_url}/_sandbox/webhook",
+            f"    rep console                        {self.freshchat_url}{FRESHCHAT_CONSOLE_PATH}",
+            "  Salesforce MIAW (Settings → Integrations → Salesforce)",
+            f"    Instance URL and SCRT URL          {self.salesforce_url}",
+            f"    Org ID                             {self.salesforce.config.org_id}",
+            f"    ES Developer Name                  {self.salesforce.config.es_developer_name}",
+            f"    Auth Key ID                        {self.salesforce.config.auth_key_id}",
+            f"    RSA private key                    GET {self.salesforce_url}/_sandbox/settings",
+            f"    rep console                        {self.salesforce_url}{SALESFORCE_CONSOLE_PATH}",
         ]
 
     async def aclose(self) -> None:
         """Give pending helpdesk webhooks and process calls a few seconds to finish, then drop the rest."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(self.hubspot.aclose(), self.intercom.aclose(),
-                                                       self.creatio.aclose()), SHUTDOWN_DRAIN_S)
+                                                  self.creatio.aclose(), self.freshchat.aclose()), SHUTDOWN_DRAIN_S)
 
 
 def mount_sandboxes(
     app: FastAPI, base_url: str, prefix: str = "", webhook_client: httpx2.AsyncClient | None = None
 ) -> Sandboxes:
-    """Mount the HubSpot and chat emulators on `app` under `prefix`; `base_url` is where `app` is reached."""
+    """Mount every emulator on `app` under `prefix`; `base_url` is where `app` is reached."""
     hubspot_url = f"{base_url.rstrip('/')}{prefix}{HUBSPOT_PATH}"
     hubspot = HubSpotSandbox(SandboxConfig(public_base_url=hubspot_url), webhook_client)
     chat = ChatSandbox()
@@ -113,8 +145,14 @@ def mount_sandboxes(
     creatio_url = f"{base_url.rstrip('/')}{prefix}{CREATIO_PATH}"
     creatio = CreatioSandbox(webhook_client=webhook_client)
     app.mount(f"{prefix}{CREATIO_PATH}", create_creatio_app(sandbox=creatio))
+    freshchat_url = f"{base_url.rstrip('/')}{prefix}{FRESHCHAT_PATH}"
+    freshchat = FreshchatSandbox(webhook_client=webhook_client)
+    app.mount(f"{prefix}{FRESHCHAT_PATH}", create_freshchat_app(sandbox=freshchat))
+    salesforce_url = f"{base_url.rstrip('/')}{prefix}{SALESFORCE_PATH}"
+    salesforce = SalesforceSandbox()
+    app.mount(f"{prefix}{SALESFORCE_PATH}", create_salesforce_app(sandbox=salesforce))
     return Sandboxes(hubspot, chat, hubspot_url, f"{base_url.rstrip('/')}{prefix}{OPENAI_PATH}", intercom, intercom_url,
-                     creatio, creatio_url)
+                     creatio, creatio_url, freshchat, freshchat_url, salesforce, salesforce_url)
 
 
 def local_url(host: str, port: int) -> str:
@@ -124,7 +162,7 @@ def local_url(host: str, port: int) -> str:
 
 
 def create_app(base_url: str) -> tuple[FastAPI, Sandboxes]:
-    """The standalone sandbox server: an index at `/`, HubSpot under /hubspot, the chat server under /openai."""
+    """The standalone sandbox server: an index at `/`, each emulator under its own path (/hubspot, /openai, ...)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
