@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -70,6 +71,10 @@ class Database:
         self.read_engine = create_engine(url) if url.startswith("sqlite") else self.engine
         self._writes = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reads = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers of this process queue here, first come first served, instead of
+        # polling SQLite's lock (its busy handler sleeps up to 100 ms between tries); other processes still wait
+        # through the busy timeout.
+        self._write_turn = asyncio.Lock() if url.startswith("sqlite") else None
 
     @property
     def dialect(self) -> str:
@@ -78,7 +83,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any error."""
-        async with self._writes() as db, db.begin():
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_turn is not None:
+                await stack.enter_async_context(self._write_turn)
+            db = await stack.enter_async_context(self._writes())
+            await stack.enter_async_context(db.begin())
             yield db
 
     @asynccontextmanager

@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from relaydesk.core.errors import DomainError
@@ -25,7 +26,9 @@ CODES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "rate_limited",
+    503: "unavailable",
 }
+RETRY_AFTER_BUSY_S = 1
 
 
 def error_body(status: int, message: str, request: Request | None, **extra: Any) -> dict[str, Any]:
@@ -67,6 +70,16 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         return JSONResponse(error_body(exc.status_code, message, request), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is locked past its busy timeout or unreachable: nothing was committed, so the caller may
+        # send the same request again (client ids make a repeat harmless).
+        log.warning("request.database_unavailable", path=request.url.path, error=str(exc.orig)[:200])
+        return JSONResponse(
+            error_body(503, "the database is busy or unreachable; nothing was stored, retry shortly", request),
+            status_code=503, headers={"Retry-After": str(RETRY_AFTER_BUSY_S)},
+        )
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
