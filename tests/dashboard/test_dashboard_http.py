@@ -149,8 +149,9 @@ async def test_integration_secrets_are_never_rendered_and_a_failed_check_saves_n
 async def test_visitor_text_is_escaped_in_the_inbox_and_the_session_page(desk: Desk) -> None:
     visitor = await new_visitor(desk.client, desk.widget_token, name=XSS)
     session_id = await new_session(desk.client, visitor)
+    attachment = {"name": XSS, "url": "https://files.example/x.png"}
     sent = await desk.client.post(f"/api/widget/v1/sessions/{session_id}/messages", headers=visitor.headers,
-                                  json={"text": XSS, "attachments": [{"name": XSS, "url": "javascript:alert(3)"}]})
+                                  json={"text": XSS, "attachments": [attachment]})
     assert sent.status_code in (200, 201), sent.text
     await sign_in(desk.client, OWNER)
     for path in ("/app/inbox", f"/app/sessions/{session_id}"):

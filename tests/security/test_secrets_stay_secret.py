@@ -3,35 +3,63 @@ in the database."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from relaydesk.connectors import forms
+from relaydesk.connectors.registry import CONNECTORS, connector_class
+from relaydesk.core.models import Base
 from relaydesk.logs import configure_logging
+from tests.conftest import app_client, make_settings
 from tests.connectors.contract import DRIVERS, stack_with
+from tests.dashboard.conftest import OWNER, add_people, sign_in
+from tests.helpers import api, new_session, new_visitor
 
 
-@pytest.mark.parametrize("connector", sorted(DRIVERS))
-async def test_secrets_appear_in_no_answer_log_line_or_stored_column(
-    connector: str, database_url: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
+@contextlib.contextmanager
+def debug_logs() -> Iterator[None]:
+    """Log everything, as JSON, for the duration; the previous logging set-up comes back after."""
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
     configure_logging("debug", json_output=True)
     try:
-        answers, stored, secrets = await _run(connector, database_url, tmp_path)
+        yield
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+def needles(secret: str) -> list[str]:
+    """What would give a secret away: the whole value, and each long line of a multi-line one (a PEM key), since a
+    JSON log line escapes the line breaks between them."""
+    return [secret, *(line for line in secret.splitlines() if len(line) >= 20)]
+
+
+def assert_kept(secrets: list[str], logged: str, answers: list[str], stored: list[str]) -> None:
+    for secret in secrets:
+        for needle in needles(secret):
+            assert needle not in logged, "a secret was logged"
+            assert all(needle not in answer for answer in answers), "a secret was answered"
+            assert all(needle not in row for row in stored), "a secret was stored in plain text"
+
+
+@pytest.mark.parametrize("connector", sorted(CONNECTORS))
+async def test_secrets_appear_in_no_answer_log_line_or_stored_column(
+    connector: str, database_url: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if connector not in DRIVERS:
+        pytest.fail(f"{connector} has no contract driver in tests/connectors/contract.py, so its secrets go untested")
+    with debug_logs():
+        answers, stored, secrets = await _run(connector, database_url, tmp_path)
     logged = capfd.readouterr().err
     assert "delivery.attempt" in logged, "the log capture saw the run"
-    for secret in secrets:
-        assert secret not in logged, "a secret was logged"
-        assert all(secret not in answer for answer in answers), "a secret was answered"
-        assert all(secret not in row for row in stored), "a secret was stored in plain text"
+    assert_kept(secrets, logged, answers, stored)
 
 
 async def _run(connector: str, database_url: str, tmp_path: Path) -> tuple[list[str], list[str], list[str]]:
@@ -54,8 +82,11 @@ async def _run(connector: str, database_url: str, tmp_path: Path) -> tuple[list[
 
 
 def _secrets(connector: str, helpdesk: Any) -> list[str]:
+    """The values of the connector's secret settings (SecretStr fields of its settings model), and tokens the
+    helpdesk issued."""
     settings = helpdesk.settings()
-    named = [value for key, value in settings.items() if "secret" in key or "key" in key or "password" in key]
+    named = [str(settings[name]) for name in forms.secret_fields(connector_class(connector).settings_model)
+             if settings.get(name)]
     issued: list[str] = []
     if connector == "hubspot":
         state = helpdesk.sandbox.state
@@ -63,3 +94,76 @@ def _secrets(connector: str, helpdesk: Any) -> list[str]:
         assert issued, "the OAuth exchange issued tokens"
     assert named and all(len(value) >= 8 for value in named)
     return [*named, *issued]
+
+
+ACTION_HEADER = "Bearer action-credential-0001"
+ACTION = {"name": "order_lookup", "description": "Look up an order by its number", "url": "https://shop.example/orders",
+          "headers": {"Authorization": ACTION_HEADER}}
+
+
+async def test_workspace_credentials_are_shown_once_and_never_logged_or_stored_plain(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """API keys, webhook signing secrets, contact tokens, passwords and dashboard cookies; AI action headers are
+    never answered (their storage is the next test's)."""
+    with debug_logs():
+        answers, secrets, stored = await _workspace_secrets(tmp_path)
+    logged = capfd.readouterr().err
+    assert "widget.uploaded" in logged, "the log capture saw the run"
+    assert_kept(secrets, logged, answers, stored)
+    assert all(ACTION_HEADER not in answer for answer in answers), "an action header was answered"
+
+
+@pytest.mark.xfail(strict=True, reason="AI action header values (credentials for the customer's API) are kept in "
+                   "plain text in the workspace's settings, so they sit unencrypted in the database and the SQL "
+                   "driver's debug log prints them; DESIGN.md section 8 wants them encrypted like integration secrets")
+async def test_ai_action_headers_are_encrypted_at_rest_and_never_logged(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path}/relaydesk.db", tmp_path)
+    with debug_logs():
+        async with app_client(settings, run_workers=False) as (client, app):
+            _, key = await app.state.runtime.conversations.create_workspace("Larkbox")
+            saved = await client.put("/api/v1/rules", headers=api(key), json={"actions": [ACTION]})
+            assert saved.status_code == 200
+            stored = await _rows(app)
+    assert_kept([ACTION_HEADER], capfd.readouterr().err, [saved.text], stored)
+
+
+async def _rows(app: Any) -> list[str]:
+    """Every row of every table, as text."""
+    async with app.state.runtime.db.read() as db:
+        return [str(row) for table in Base.metadata.sorted_tables
+                for row in await db.execute(text(f'SELECT * FROM "{table.name}"'))]
+
+
+async def _workspace_secrets(tmp_path: Path) -> tuple[list[str], list[str], list[str]]:
+    """Make each kind of credential through the public surfaces, use it, then read back every page and answer that
+    lists them; (later answers, secrets, stored rows)."""
+    settings = make_settings(f"sqlite:///{tmp_path}/relaydesk.db", tmp_path)
+    async with app_client(settings, run_workers=False) as (client, app):
+        workspace, first_key = await app.state.runtime.conversations.create_workspace("Larkbox")
+        admin = api(first_key)
+        new_key = (await client.post("/api/v1/api-keys", headers=admin, json={"name": "backend"})).json()["key"]
+        signing = (await client.post("/api/v1/webhooks", headers=admin, json={"url": "http://127.0.0.1:9/in"})
+                   ).json()["secret"]
+        assert (await client.put("/api/v1/rules", headers=admin, json={"actions": [ACTION]})).status_code == 200
+        visitor = await new_visitor(client, workspace.widget_token, name="Jane")
+        await client.post(f"/api/widget/v1/sessions/{await new_session(client, visitor)}/messages",
+                          headers=visitor.headers, json={"text": "hello"})
+        uploaded = await client.post("/api/widget/v1/uploads", headers=visitor.headers,
+                                     files={"file": ("notes.txt", b"order 1234", "text/plain")})
+        assert uploaded.status_code == 201
+        verified = (await client.post("/api/v1/contacts/authenticate", headers=api(new_key),
+                                      json={"email": "jane@example.com", "anonymous_token": visitor.token})).json()
+        listed = await client.get("/api/widget/v1/sessions", headers={
+            "X-Widget-Token": workspace.widget_token, "Authorization": f"Bearer {verified['token']}"})
+        assert listed.status_code == 200
+        await add_people(app, workspace.id)
+        await sign_in(client, OWNER)
+        cookie = client.cookies["relaydesk_session"]
+        answers = [(await client.get(path, headers=admin)).text for path in (
+            "/api/v1/api-keys", "/api/v1/webhooks", "/api/v1/rules", "/app/team", "/app/settings/ai", "/app/inbox")]
+        stored = await _rows(app)
+    secrets = [first_key, new_key, signing, visitor.token, verified["token"], OWNER[1], cookie]
+    return answers, secrets, stored

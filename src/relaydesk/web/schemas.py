@@ -117,7 +117,9 @@ class SessionList(BaseModel):
 
 class Attachment(Strict):
     name: str = Field(max_length=255)
-    url: str = Field(max_length=2000)
+    # http(s) only: reps open these links in their helpdesk and visitors in the widget, so never `javascript:`.
+    url: str = Field(max_length=2000, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+([/?#]\S*)?$",
+                     description="an http(s) URL, such as the url POST /uploads answers")
     content_type: str | None = Field(default=None, max_length=100)
     size: int | None = Field(default=None, ge=0)
 

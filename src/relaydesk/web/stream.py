@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from relaydesk.core.conversations import Conversations, message_view, session_channel
+from relaydesk.core.html import sanitize_rep_html
 
 RESYNC_IDLE_S = 30.0
 
@@ -62,8 +63,15 @@ async def _backlog(
         cursor = messages[-1].seq
 
 
+def resanitized(view: dict[str, Any]) -> dict[str, Any]:
+    """A message view with its rep HTML sanitized once more on the way out: whatever path stored a message, nothing
+    unsanitized reaches a page that shows it."""
+    return {**view, "html": sanitize_rep_html(view["html"])} if view.get("html") else view
+
+
 def _message_event(view: dict[str, Any]) -> dict[str, Any]:
-    return {"id": str(view["seq"]), "event": "message", "data": json.dumps(view, separators=(",", ":"))}
+    data = json.dumps(resanitized(view), separators=(",", ":"))
+    return {"id": str(view["seq"]), "event": "message", "data": data}
 
 
 def parse_cursor(last_event_id: str | None, after: int | None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
@@ -39,7 +40,7 @@ from relaydesk.web.schemas import (
     VisitorMessageIn,
     WidgetConfigOut,
 )
-from relaydesk.web.stream import parse_cursor, session_events
+from relaydesk.web.stream import parse_cursor, resanitized, session_events
 
 log = structlog.get_logger(__name__)
 
@@ -198,7 +199,7 @@ async def list_messages(
 ) -> dict[str, Any]:
     await _visible_session(runtime, visitor, session_id)
     messages = await runtime.conversations.messages_after(visitor.workspace.id, session_id, after)
-    return {"messages": [message_view(m) for m in messages if m.kind != "note"]}
+    return {"messages": [resanitized(message_view(m)) for m in messages if m.kind != "note"]}
 
 
 @router.post(
@@ -229,7 +230,7 @@ async def post_message(session_id: str, body: VisitorMessageIn, visitor: Visitor
     else:
         posted = await runtime.conversations.post_message(visitor.workspace.id, session_id, new)
     return JSONResponse(
-        {"message": message_view(posted.message), "created": posted.created},
+        {"message": resanitized(message_view(posted.message)), "created": posted.created},
         status_code=201 if posted.created else 200,
     )
 
@@ -308,7 +309,9 @@ async def upload_file(
         raise HTTPException(exc.status, exc.message) from exc
     finally:
         await file.close()
-    url = str(request.url_for("download_file", ref=upload.ref, name=upload.name))
+    # The name is percent-encoded: raw, a name such as `a?b#<x>.png` would end the path early or carry markup into
+    # every page and helpdesk that shows the link.
+    url = str(request.url_for("download_file", ref=upload.ref, name=quote(upload.name, safe="")))
     log.info("widget.uploaded", ref=upload.ref, size=upload.size, content_type=upload.content_type)
     return {
         "name": upload.name,

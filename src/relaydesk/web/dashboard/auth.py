@@ -7,6 +7,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
@@ -75,16 +76,15 @@ class LoginLimiter:
             times.popleft()
         return times
 
-    def check(self, *keys: str) -> None:
-        """Raise TooManyAttempts when any key has failed too often lately."""
+    def attempt(self, *keys: str) -> None:
+        """Count a sign-in attempt as failed until `succeeded` says otherwise, or raise TooManyAttempts when any key
+        has failed too often lately. Counting before the password is checked means concurrent guesses cannot all
+        slip past the limit while the first ones are still being checked."""
         now = time.monotonic()
         for key in keys:
             times = self._recent(key, now)
             if len(times) >= self.max_failures:
                 raise TooManyAttempts(self.window_s - (now - times[0]))
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
         if len(self._failures) > 50_000:
             self._failures.clear()
         for key in keys:
@@ -112,8 +112,22 @@ async def current_user(request: Request, runtime: RuntimeDep) -> SignedIn:
 SignedInDep = Annotated[SignedIn, Depends(current_user)]
 
 
-async def checked_form(request: Request, signed: SignedInDep) -> FormData:
-    """The posted form, once its CSRF token matches the session's."""
+def from_this_site(request: Request, public_url: str) -> bool:
+    """Whether the browser says the form was posted from a page of this site. Browsers name the posting page in
+    `Origin`; ours is the Host the request came to or the public URL's. A request without an Origin (an older browser,
+    a script) is left to the CSRF token alone."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    posted_from = urlsplit(origin).netloc.lower()
+    ours = {request.headers.get("host", "").lower(), urlsplit(public_url).netloc.lower()}
+    return bool(posted_from) and posted_from in ours
+
+
+async def checked_form(request: Request, signed: SignedInDep, runtime: RuntimeDep) -> FormData:
+    """The posted form, once it comes from a page of this site and its CSRF token matches the session's."""
+    if not from_this_site(request, runtime.settings.public_url):
+        raise CsrfRefused("this form was posted from another site; open the dashboard and try again there")
     form = await request.form()
     given = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not isinstance(given, str) or not constant_time_equal(given, signed.session.csrf_token):

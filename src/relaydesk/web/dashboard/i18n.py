@@ -159,7 +159,7 @@ EN: dict[str, str] = {
     "session.done.close": "Conversation closed.",
     "session.done.reopen": "Conversation reopened.",
     "message.note": "Internal note",
-    "message.component": "Component {key}",
+    "message.component": "Component {component}",
     "message.attachment": "attachment",
     "message.confidence": "confidence {value}%",
     "message.sources": "Sources:",

@@ -17,6 +17,7 @@ from relaydesk.web.dashboard.auth import (
     SignedInDep,
     TooManyAttempts,
     clear_cookie,
+    from_this_site,
     login_limiter,
     new_login_csrf,
     set_cookie,
@@ -70,12 +71,12 @@ async def login(
     public_url = runtime.settings.public_url
     next_path = _next_path(next)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not constant_time_equal(cookie, csrf):
+    if not from_this_site(request, public_url) or not cookie or not constant_time_equal(cookie, csrf):
         return _login_page(request, public_url, error=t("login.expired"), email=email, next_path=next_path,
                            status=403)
     keys = (f"ip:{request.client.host if request.client else '-'}", f"email:{email.strip().lower()}")
     try:
-        limiter.check(*keys)
+        limiter.attempt(*keys)
     except TooManyAttempts as exc:
         response = _login_page(request, public_url, error=t("login.too_many"), email=email, next_path=next_path,
                                status=429)
@@ -84,7 +85,6 @@ async def login(
     users = Users(runtime.db)
     user = await users.authenticate(email, password)
     if user is None:
-        limiter.failed(*keys)
         return _login_page(request, public_url, error=t("login.wrong"), email=email, next_path=next_path,
                            status=401)
     memberships = await users.memberships(user.id)
