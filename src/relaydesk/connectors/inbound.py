@@ -1,8 +1,9 @@
-"""Verified inbound events become core calls, once: each event id is recorded before it is applied.
+"""Verified inbound events become core calls, once: each event id that changed something is recorded.
 
-A receipt is written first and marked processed after the core call. A repeat of a processed event changes nothing;
-a repeat of one that failed half-way is applied again, which is safe because every core call here is idempotent in
-effect (messages carry the provider's id as their external id; transitions check the session's state). Rep HTML
+An event already recorded changes nothing. An event is recorded after its core call, in one small write: a repeat
+that arrives before the record, or after a crash in between, is applied again, which is safe because every core call
+here is idempotent in effect (messages carry the provider's id as their external id; transitions check the
+session's state), and is then reported as a duplicate. Events that change nothing are not recorded at all. Rep HTML
 is stored through the core, which reduces it to safe formatting. A customer's message in a hosted channel opens a
 session (channel = the connector) linked to the helpdesk's conversation the first time that conversation is seen.
 """
@@ -45,37 +46,36 @@ class InboundProcessor:
     async def apply(self, integration: Integration, batch: InboundBatch) -> Applied:
         result = Applied(ignored=list(batch.ignored))
         for event in batch.events:
-            if not await self._begin(integration, event):
+            if await self._seen(integration, event):
                 result.duplicates.append(event.event_id)
                 continue
             outcome = await self._apply(integration, event)
-            await self._finish(integration, event, outcome)
-            (result.applied if outcome == "applied" else result.ignored).append(
-                event.event_id if outcome == "applied" else f"{event.event_id}: {outcome}"
-            )
+            if outcome != "applied":
+                result.ignored.append(f"{event.event_id}: {outcome}")
+            elif await self._record(integration, event):
+                result.applied.append(event.event_id)
+            else:
+                result.duplicates.append(event.event_id)  # a concurrent repeat recorded it first
         return result
 
-    async def _begin(self, integration: Integration, event: InboundEvent) -> bool:
-        """Record the event; False when it was processed before."""
+    async def _seen(self, integration: Integration, event: InboundEvent) -> bool:
+        """Whether the event was applied before (a read: no write lock taken)."""
+        async with self.db.read() as db:
+            found = await db.scalar(select(InboundReceipt.id).where(
+                InboundReceipt.integration_id == integration.id, InboundReceipt.event_id == event.event_id[:200]))
+        return found is not None
+
+    async def _record(self, integration: Integration, event: InboundEvent) -> bool:
+        """Record an applied event; False when a concurrent repeat recorded it first."""
+        now = utcnow()
         try:
             async with self.db.transaction() as tx:
                 tx.add(InboundReceipt(workspace_id=integration.workspace_id, integration_id=integration.id,
-                                      event_id=event.event_id[:200], event_type=event.type))
-            return True
+                                      event_id=event.event_id[:200], event_type=event.type, received_at=now,
+                                      processed_at=now, outcome="applied"))
         except IntegrityError:
-            async with self.db.read() as db:
-                receipt = (await db.scalars(select(InboundReceipt).where(
-                    InboundReceipt.integration_id == integration.id, InboundReceipt.event_id == event.event_id[:200]
-                ))).first()
-            return receipt is None or receipt.processed_at is None
-
-    async def _finish(self, integration: Integration, event: InboundEvent, outcome: str) -> None:
-        async with self.db.transaction() as tx:
-            receipt = (await tx.scalars(select(InboundReceipt).where(
-                InboundReceipt.integration_id == integration.id, InboundReceipt.event_id == event.event_id[:200]
-            ))).first()
-            if receipt is not None:
-                receipt.processed_at, receipt.outcome = utcnow(), outcome[:200]
+            return False
+        return True
 
     async def _session(self, integration: Integration, ref: SessionRef) -> ChatSession | None:
         async with self.db.read() as db:
