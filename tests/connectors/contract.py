@@ -223,16 +223,49 @@ def outage_on_a_clock(faults: Any, seconds: float) -> Callable[[float], None]:
     return advance
 
 
-class HubSpotDriver:
+class SandboxDriver:
+    """What the drivers share: the sandbox, served by its package's `create_app` (`serve`), with its faults on an
+    injectable clock; the workspace connects by saving the driver's `settings()` as its integration."""
+
+    name: str
+    serve: Callable[..., Any]
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self.url = ""
+
+    async def save_settings(self, stack: Stack) -> dict[str, Any]:
+        """Save `settings()` as the workspace's integration, which must be active at once; the answer."""
+        saved = await stack.client.put(f"/api/v1/integrations/{self.name}", headers=stack.admin,
+                                       json={"settings": self.settings()})  # type: ignore[attr-defined]
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["status"] == "active", saved.json()
+        body: dict[str, Any] = saved.json()
+        return body
+
+    def outage(self, seconds: float) -> Callable[[float], None]:
+        return outage_on_a_clock(self.sandbox.faults, seconds)
+
+    def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
+        return [(d.url, d.headers, d.body) for d in self.sandbox.deliveries]
+
+    async def drain(self) -> None:
+        await self.sandbox.drain()
+
+    def app(self) -> Any:
+        return self.serve(sandbox=self.sandbox)
+
+
+class HubSpotDriver(SandboxDriver):
     """The contract's view of the HubSpot sandbox."""
 
     name = "hubspot"
     link_kind = "thread"
     makes_tickets = True
+    serve = staticmethod(create_hubspot_app)
 
     def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
-        self.sandbox = HubSpotSandbox(SandboxConfig(retry_policy=FAST_WEBHOOK_RETRIES), webhook_client)
-        self.url = ""
+        super().__init__(HubSpotSandbox(SandboxConfig(retry_policy=FAST_WEBHOOK_RETRIES), webhook_client))
 
     def settings(self) -> dict[str, Any]:
         config = self.sandbox.config
@@ -286,9 +319,6 @@ class HubSpotDriver:
     def is_closed(self, session_id: str) -> bool:
         return bool(self.thread(session_id).status == "CLOSED")
 
-    def outage(self, seconds: float) -> Callable[[float], None]:
-        return outage_on_a_clock(self.sandbox.faults, seconds)
-
     def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
         sent = []
         for delivery in self.sandbox.webhooks.deliveries:
@@ -299,21 +329,18 @@ class HubSpotDriver:
     async def drain(self) -> None:
         await self.sandbox.webhooks.drain()
 
-    def app(self) -> Any:
-        return create_hubspot_app(sandbox=self.sandbox)
 
-
-class IntercomDriver:
+class IntercomDriver(SandboxDriver):
     """The contract's view of the Intercom sandbox."""
 
     name = "intercom"
     link_kind = "conversation"
     makes_tickets = False
     rep = "991267002"
+    serve = staticmethod(create_intercom_app)
 
     def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
-        self.sandbox = IntercomSandbox(webhook_client=webhook_client)
-        self.url = ""
+        super().__init__(IntercomSandbox(webhook_client=webhook_client))
 
     def settings(self) -> dict[str, Any]:
         config = self.sandbox.config
@@ -325,11 +352,7 @@ class IntercomDriver:
         return {**self.settings(), "access_token": "not-the-token"}, "access token", "access_token"
 
     async def connect(self, stack: Stack) -> None:
-        saved = await stack.client.put("/api/v1/integrations/intercom", headers=stack.admin,
-                                       json={"settings": self.settings()})
-        assert saved.status_code == 200, saved.text
-        assert saved.json()["status"] == "active", saved.json()
-        self.sandbox.webhook_url = saved.json()["webhook_url"]
+        self.sandbox.webhook_url = (await self.save_settings(stack))["webhook_url"]
 
     def conversation(self, session_id: str) -> Any:
         marker = f"/app/sessions/{session_id})"
@@ -357,29 +380,18 @@ class IntercomDriver:
     def is_closed(self, session_id: str) -> bool:
         return bool(self.conversation(session_id).state == "closed")
 
-    def outage(self, seconds: float) -> Callable[[float], None]:
-        return outage_on_a_clock(self.sandbox.faults, seconds)
-
-    def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
-        return [(d.url, d.headers, d.body) for d in self.sandbox.deliveries]
-
-    async def drain(self) -> None:
-        await self.sandbox.drain()
-
-    def app(self) -> Any:
-        return create_intercom_app(sandbox=self.sandbox)
 
 
-class CreatioDriver:
+class CreatioDriver(SandboxDriver):
     """The contract's view of the Creatio sandbox."""
 
     name = "creatio"
     link_kind = "case"
     makes_tickets = False  # the case is the conversation
+    serve = staticmethod(create_creatio_app)
 
     def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
-        self.sandbox = CreatioSandbox(webhook_client=webhook_client)
-        self.url = ""
+        super().__init__(CreatioSandbox(webhook_client=webhook_client))
 
     def settings(self) -> dict[str, Any]:
         config = self.sandbox.config
@@ -391,11 +403,7 @@ class CreatioDriver:
         return {**self.settings(), "client_secret": "not-the-secret"}, "client secret", "client_secret"
 
     async def connect(self, stack: Stack) -> None:
-        saved = await stack.client.put("/api/v1/integrations/creatio", headers=stack.admin,
-                                       json={"settings": self.settings()})
-        assert saved.status_code == 200, saved.text
-        assert saved.json()["status"] == "active", saved.json()
-        self.sandbox.processes.webhook_url = saved.json()["webhook_url"]
+        self.sandbox.processes.webhook_url = (await self.save_settings(stack))["webhook_url"]
 
     def case(self, session_id: str) -> Any:
         return next((c for c in self.sandbox.tables["Case"].values() if session_id in (c["Notes"] or "")), None)
@@ -423,30 +431,21 @@ class CreatioDriver:
     def is_closed(self, session_id: str) -> bool:
         return self.sandbox.is_resolved(self.case(session_id)["StatusId"])
 
-    def outage(self, seconds: float) -> Callable[[float], None]:
-        return outage_on_a_clock(self.sandbox.faults, seconds)
-
     def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
         return [(d.url, d.headers, d.body) for d in self.sandbox.processes.deliveries]
 
-    async def drain(self) -> None:
-        await self.sandbox.drain()
 
-    def app(self) -> Any:
-        return create_creatio_app(sandbox=self.sandbox)
-
-
-class FreshchatDriver:
+class FreshchatDriver(SandboxDriver):
     """The contract's view of the Freshchat sandbox."""
 
     name = "freshchat"
     link_kind = "conversation"
     makes_tickets = False
     rep = "2f6a8b1e-0b59-4b1b-9d62-000000000002"
+    serve = staticmethod(create_freshchat_app)
 
     def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
-        self.sandbox = FreshchatSandbox(webhook_client=webhook_client)
-        self.url = ""
+        super().__init__(FreshchatSandbox(webhook_client=webhook_client))
 
     def settings(self) -> dict[str, Any]:
         config = self.sandbox.config
@@ -458,11 +457,7 @@ class FreshchatDriver:
         return {**self.settings(), "api_token": "not-the-token"}, "API token", "api_token"
 
     async def connect(self, stack: Stack) -> None:
-        saved = await stack.client.put("/api/v1/integrations/freshchat", headers=stack.admin,
-                                       json={"settings": self.settings()})
-        assert saved.status_code == 200, saved.text
-        assert saved.json()["status"] == "active", saved.json()
-        self.sandbox.webhook_url = saved.json()["webhook_url"]
+        self.sandbox.webhook_url = (await self.save_settings(stack))["webhook_url"]
 
     def conversation(self, session_id: str) -> Any:
         marker = f"/app/sessions/{session_id}"
@@ -491,20 +486,9 @@ class FreshchatDriver:
     def is_closed(self, session_id: str) -> bool:
         return bool(self.conversation(session_id).status == "resolved")
 
-    def outage(self, seconds: float) -> Callable[[float], None]:
-        return outage_on_a_clock(self.sandbox.faults, seconds)
-
-    def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
-        return [(d.url, d.headers, d.body) for d in self.sandbox.deliveries]
-
-    async def drain(self) -> None:
-        await self.sandbox.drain()
-
-    def app(self) -> Any:
-        return create_freshchat_app(sandbox=self.sandbox)
 
 
-class SalesforceDriver:
+class SalesforceDriver(SandboxDriver):
     """The contract's view of the Salesforce (Messaging for In-App and Web) sandbox: no webhooks, rep replies
     reach relaydesk over the event stream, so draining waits for relaydesk's stream cursor."""
 
@@ -512,10 +496,10 @@ class SalesforceDriver:
     link_kind = "conversation"
     makes_tickets = False  # a messaging session routed by Omni-Channel, no case
     has_webhooks = False
+    serve = staticmethod(create_salesforce_app)
 
     def __init__(self, webhook_client: httpx2.AsyncClient) -> None:
-        self.sandbox = SalesforceSandbox()
-        self.url = ""
+        super().__init__(SalesforceSandbox())
         self.stack: Stack | None = None
         self.integration_id = ""
 
@@ -531,11 +515,7 @@ class SalesforceDriver:
         return {**self.settings(), "private_key": new_key_pair()[0]}, "private key", "private_key"
 
     async def connect(self, stack: Stack) -> None:
-        saved = await stack.client.put("/api/v1/integrations/salesforce", headers=stack.admin,
-                                       json={"settings": self.settings()})
-        assert saved.status_code == 200, saved.text
-        assert saved.json()["status"] == "active", saved.json()
-        self.stack, self.integration_id = stack, saved.json()["id"]
+        self.stack, self.integration_id = stack, (await self.save_settings(stack))["id"]
 
     def conversation(self, session_id: str) -> Any:
         return self.sandbox.find("RelaydeskSessionId", session_id)
@@ -560,9 +540,6 @@ class SalesforceDriver:
     def is_closed(self, session_id: str) -> bool:
         return bool(self.conversation(session_id).session_status == "Ended")
 
-    def outage(self, seconds: float) -> Callable[[float], None]:
-        return outage_on_a_clock(self.sandbox.faults, seconds)
-
     def webhook_requests(self) -> list[tuple[str, dict[str, str], bytes]]:
         return []
 
@@ -583,9 +560,6 @@ class SalesforceDriver:
             return True
 
         await self.stack.wait_for(consumed)
-
-    def app(self) -> Any:
-        return create_salesforce_app(sandbox=self.sandbox)
 
 
 def has_webhooks(driver: Any) -> bool:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from html import escape
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -13,10 +11,11 @@ import httpx2
 from fastapi import APIRouter, Body, FastAPI, Form, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from relaydesk.sandbox.apps import closing, serve_faults
 from relaydesk.sandbox.creatio.config import CreatioConfig, PersonSeed
 from relaydesk.sandbox.creatio.odata import ODataError, on_odata_error, parse_filter, select, selected
 from relaydesk.sandbox.creatio.sandbox import CreatioSandbox, FileUpload
-from relaydesk.sandbox.faults import ADMIN_PREFIX, FaultInjectionMiddleware, FaultPlan, fault_admin_router
+from relaydesk.sandbox.faults import ADMIN_PREFIX
 
 Json = dict[str, Any]
 CONSOLE = "/console"
@@ -221,10 +220,6 @@ async def configure_processes(request: Request, webhook_url: Annotated[str, Body
     return {"webhook_url": webhook_url}
 
 
-def _fault_plan(request: Request) -> FaultPlan:
-    return _sandbox(request).faults
-
-
 def create_app(
     config: CreatioConfig | None = None,
     *,
@@ -233,14 +228,8 @@ def create_app(
 ) -> FastAPI:
     """Build the sandbox app around a new (or the given) CreatioSandbox, reachable as `app.state.sandbox`."""
     tenant = sandbox or CreatioSandbox(config, webhook_client)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await tenant.aclose()
-
     app = FastAPI(title="Creatio sandbox", summary="An emulator of Creatio's OData 4 and sign-in APIs",
-                  lifespan=lifespan)
+                  lifespan=closing(tenant))
     app.state.sandbox = tenant
     app.include_router(auth)
     app.include_router(odata, prefix="/0/odata")
@@ -248,8 +237,7 @@ def create_app(
     app.include_router(services, prefix="/0/rest")
     app.include_router(services, prefix="/rest")
     app.include_router(console)
-    app.include_router(fault_admin_router(_fault_plan))
     app.include_router(admin)
     app.add_exception_handler(ODataError, on_odata_error)
-    app.add_middleware(FaultInjectionMiddleware, plan=tenant.faults)
+    serve_faults(app)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import time
@@ -15,6 +14,7 @@ import httpx2
 
 from relaydesk.sandbox.creatio.config import CASE_STATUSES, CreatioConfig, PersonSeed
 from relaydesk.sandbox.creatio.odata import ODataError, error_body
+from relaydesk.sandbox.deliveries import BackgroundSends
 from relaydesk.sandbox.faults import FaultPlan
 
 Json = dict[str, Any]
@@ -105,7 +105,7 @@ class CreatioSandbox:
         self.tokens: dict[str, float] = {}
         self.sessions: dict[str, str] = {}  # .ASPXAUTH value -> BPMCSRF value
         self.file_data: dict[str, bytearray] = {}  # file record id -> its body, as uploaded so far
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._calls = BackgroundSends(return_exceptions=True)
         self._numbers = 0
         self._seed()
 
@@ -308,9 +308,7 @@ class CreatioSandbox:
         body = json.dumps(payload).encode()
         delivery = Delivery(url, {"Content-Type": "application/json"}, body)
         self.processes.deliveries.append(delivery)
-        task = asyncio.get_running_loop().create_task(self._deliver(delivery))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._calls.start(self._deliver(delivery))
 
     async def _deliver(self, delivery: Delivery) -> None:
         """The "Call web service" element: one POST, its outcome written to the process log."""
@@ -327,8 +325,7 @@ class CreatioSandbox:
 
     async def drain(self) -> None:
         """Wait for every web service call in flight."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._calls.drain()
 
     async def aclose(self) -> None:
         """Finish the calls in flight."""

@@ -6,11 +6,13 @@ from html import escape
 from typing import Annotated, Any
 
 import httpx2
-from fastapi import APIRouter, Body, Depends, FastAPI, Form, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from relaydesk.sandbox.faults import ADMIN_PREFIX, FaultInjectionMiddleware, FaultPlan, fault_admin_router
+from relaydesk.sandbox.apps import bearer_authorized, sandbox_lookup, serve_faults, validation_errors
+from relaydesk.sandbox.deliveries import delivery_log
+from relaydesk.sandbox.faults import ADMIN_PREFIX
 from relaydesk.sandbox.freshchat.sandbox import FreshchatError, FreshchatSandbox, error_body
 from relaydesk.sandbox.freshchat.state import Conversation, FreshchatConfig, Json
 
@@ -18,20 +20,8 @@ DOCS = "https://developers.freshchat.com/api/"
 CONSOLE = f"{ADMIN_PREFIX}/console"
 
 
-def sandbox_of(request: Request) -> FreshchatSandbox:
-    """The sandbox serving this request."""
-    sandbox: FreshchatSandbox = request.app.state.sandbox
-    return sandbox
-
-
-def authorized(request: Request, authorization: Annotated[str | None, Header()] = None) -> FreshchatSandbox:
-    """The sandbox, once the bearer token is the account's and within its rate limit."""
-    sandbox = sandbox_of(request)
-    sandbox.authenticate(authorization)
-    return sandbox
-
-
-Api = Annotated[FreshchatSandbox, Depends(authorized)]
+sandbox_of = sandbox_lookup(FreshchatSandbox)
+Api = Annotated[FreshchatSandbox, Depends(bearer_authorized(sandbox_of))]
 JsonBody = Annotated[dict[str, Any], Body()]
 Page = Annotated[int, Query(ge=1)]
 PerPage = Annotated[int, Query(ge=1)]
@@ -250,22 +240,13 @@ async def public_key(request: Request) -> PlainTextResponse:
 @admin.get("/webhook-deliveries")
 async def webhook_deliveries(request: Request) -> Json:
     """Every webhook sent, with the status of each attempt."""
-    return {"results": [{"url": d.url, "payload": d.payload, "statuses": d.statuses}
-                        for d in sandbox_of(request).deliveries]}
-
-
-def _fault_plan(request: Request) -> FaultPlan:
-    return sandbox_of(request).faults
+    return delivery_log(sandbox_of(request).deliveries)
 
 
 async def _on_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, FreshchatError)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
     return JSONResponse(error_body(exc.status, exc.name, exc.message), status_code=exc.status, headers=headers)
-
-
-async def _on_validation(_: Request, exc: Exception) -> Response:
-    return JSONResponse(error_body(400, "INVALID_VALUE", str(exc)[:300]), status_code=400)
 
 
 def create_app(
@@ -281,8 +262,8 @@ def create_app(
     app.include_router(api)
     app.include_router(console)
     app.include_router(admin)
-    app.include_router(fault_admin_router(_fault_plan))
     app.add_exception_handler(FreshchatError, _on_error)
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_middleware(FaultInjectionMiddleware, plan=account.faults)
+    app.add_exception_handler(RequestValidationError,
+                              validation_errors(lambda reason: error_body(400, "INVALID_VALUE", reason)))
+    serve_faults(app)
     return app

@@ -10,15 +10,14 @@ key; the matching public key is shown on the webhook settings page), `X-Freshcha
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-from dataclasses import dataclass, field
 
 import httpx2
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from relaydesk.sandbox.deliveries import RetriedWebhooks, Retries
 from relaydesk.sandbox.faults import FaultPlan, RateLimiter, RateLimitRule
 from relaydesk.sandbox.freshchat.state import (
     Account,
@@ -33,7 +32,9 @@ from relaydesk.sandbox.freshchat.state import (
     text_parts,
 )
 
-RETRY_DELAYS_S = (0.05, 0.2, 1.0)
+# A webhook without a 2xx answer is sent up to three times more, but not after a 400, 401, 403 or 404;
+# X-Retry-Count numbers the attempt.
+RETRIES = Retries((0.05, 0.2, 1.0), frozenset({400, 401, 403, 404}), attempt_header="X-Retry-Count")
 PAYLOAD_VERSION = "2"
 STATUS_NAMES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR", 503: "SERVICE_UNAVAILABLE"}
@@ -67,35 +68,17 @@ def public_key_pem(private_key: rsa.RSAPrivateKey) -> str:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-@dataclass
-class Delivery:
-    """One webhook and the status of each attempt."""
-
-    url: str
-    body: bytes
-    headers: dict[str, str]
-    statuses: list[int | None] = field(default_factory=list)
-
-    @property
-    def payload(self) -> Json:
-        body: Json = json.loads(self.body)
-        return body
-
-
-class FreshchatSandbox:
+class FreshchatSandbox(RetriedWebhooks):
     """One emulated Freshchat account; `webhook_url` is where its conversation webhooks go (set in Admin Settings)."""
 
     def __init__(self, config: FreshchatConfig | None = None, webhook_client: httpx2.AsyncClient | None = None) -> None:
+        super().__init__(RETRIES, webhook_client)
         self.config = config or FreshchatConfig()
         self.state = Account(self.config)
         self.faults = FaultPlan(error_body=error_body)
         self.limiter = RateLimiter()
         self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.webhook_url: str | None = None
-        self._owns_client = webhook_client is None
-        self.webhook_client = webhook_client or httpx2.AsyncClient(timeout=5.0)
-        self.deliveries: list[Delivery] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def public_key_pem(self) -> str:
@@ -265,32 +248,4 @@ class FreshchatSandbox:
         body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "X-Freshchat-Signature": sign(self.private_key, body),
                    "X-Freshchat-Payload-Version": PAYLOAD_VERSION, "X-Retry-Count": "0"}
-        delivery = Delivery(self.webhook_url, body, headers)
-        self.deliveries.append(delivery)
-        task = asyncio.get_running_loop().create_task(self._deliver(delivery))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, delivery: Delivery) -> None:
-        for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S)):
-            await asyncio.sleep(delay)
-            headers = {**delivery.headers, "X-Retry-Count": str(attempt)}
-            try:
-                response = await self.webhook_client.post(delivery.url, content=delivery.body, headers=headers)
-            except httpx2.HTTPError:
-                delivery.statuses.append(None)
-                continue
-            delivery.statuses.append(response.status_code)
-            if response.is_success or response.status_code in (400, 401, 403, 404):
-                return
-
-    async def drain(self) -> None:
-        """Wait until every webhook was delivered or given up."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks))
-
-    async def aclose(self) -> None:
-        """Finish pending webhooks and close the HTTP client the sandbox made for them."""
-        await self.drain()
-        if self._owns_client:
-            await self.webhook_client.aclose()
+        self.send_webhook(self.webhook_url, body, headers)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from relaydesk.sandbox.faults import ADMIN_PREFIX, FaultInjectionMiddleware, FaultPlan, fault_admin_router
+from relaydesk.sandbox.apps import closing, serve_faults
+from relaydesk.sandbox.faults import ADMIN_PREFIX
 from relaydesk.sandbox.hubspot import console
 from relaydesk.sandbox.hubspot.auth import SandboxDep
 from relaydesk.sandbox.hubspot.config import SandboxConfig
@@ -29,11 +28,6 @@ async def webhook_deliveries(sandbox: SandboxDep) -> dict[str, Any]:
     return {"results": [d.to_json() for d in sandbox.webhooks.deliveries]}
 
 
-def _fault_plan(request: Request) -> FaultPlan:
-    plan: FaultPlan = request.app.state.sandbox.faults
-    return plan
-
-
 def create_app(
     config: SandboxConfig | None = None,
     *,
@@ -42,13 +36,8 @@ def create_app(
 ) -> FastAPI:
     """Build the sandbox app around a new (or the given) HubSpotSandbox, reachable as `app.state.sandbox`."""
     portal = sandbox or HubSpotSandbox(config, webhook_client)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await portal.aclose()
-
-    app = FastAPI(title="HubSpot sandbox", summary="An emulator of HubSpot's documented APIs", lifespan=lifespan)
+    app = FastAPI(title="HubSpot sandbox", summary="An emulator of HubSpot's documented APIs",
+                  lifespan=closing(portal))
     app.state.sandbox = portal
     app.include_router(oauth.router)
     app.include_router(custom_channels.router, prefix="/conversations/v3/custom-channels")
@@ -58,11 +47,10 @@ def create_app(
     app.include_router(files.router)
     app.include_router(app_webhooks.router)
     app.include_router(console.router)
-    app.include_router(fault_admin_router(_fault_plan))
     app.include_router(admin)
     app.add_exception_handler(HubSpotError, on_hubspot_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_middleware(HubSpotRateLimitMiddleware, sandbox=portal)
-    app.add_middleware(FaultInjectionMiddleware, plan=portal.faults)
+    serve_faults(app)
     return app

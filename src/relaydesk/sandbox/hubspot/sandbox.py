@@ -102,9 +102,8 @@ class HubSpotSandbox:
         self.state = PortalState()
         self.faults = FaultPlan(error_body=errors.provider_error_body)
         self.limiter = RateLimiter()
-        self._owns_client = webhook_client is None
         self.webhooks = WebhookSender(
-            webhook_client or httpx2.AsyncClient(),
+            webhook_client,
             self.config.client_secret,
             self.config.retry_policy,
             now_ms=self.now_ms,
@@ -123,9 +122,7 @@ class HubSpotSandbox:
 
     async def aclose(self) -> None:
         """Finish pending webhook deliveries and close the HTTP client the sandbox made for them."""
-        await self.webhooks.drain()
-        if self._owns_client:
-            await self.webhooks.client.aclose()
+        await self.webhooks.aclose()
 
     @property
     def default_rep_actor(self) -> str:

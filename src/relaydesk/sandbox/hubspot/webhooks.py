@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx2
 
+from relaydesk.sandbox.deliveries import WebhookOutbox
 from relaydesk.sandbox.hubspot.config import RetryPolicy
 from relaydesk.sandbox.hubspot.signature import signature_v1, signature_v2, signature_v3
 
@@ -77,24 +78,24 @@ class Delivery:
         }
 
 
-class WebhookSender:
-    """Signs and POSTs webhooks in the background, retrying like HubSpot; `drain()` waits for them."""
+class WebhookSender(WebhookOutbox):
+    """Signs and POSTs webhooks in the background, retrying like HubSpot; `drain()` waits for them. Without a
+    `client` it makes one, which `aclose()` closes."""
 
     def __init__(
         self,
-        client: httpx2.AsyncClient,
+        client: httpx2.AsyncClient | None,
         client_secret: str,
         policy: RetryPolicy,
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self.client = client
+        super().__init__(client)
         self.client_secret = client_secret
         self.policy = policy
         self.now_ms = now_ms
         self.jitter = jitter
         self.deliveries: list[Delivery] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def send_app_events(self, url: str, events: list[dict[str, Any]]) -> Delivery:
         """Queue one batch of app subscription events for the app's target URL."""
@@ -108,15 +109,8 @@ class WebhookSender:
 
     def _start(self, delivery: Delivery) -> Delivery:
         self.deliveries.append(delivery)
-        task = asyncio.get_running_loop().create_task(self._deliver(delivery))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.start(self._deliver(delivery))
         return delivery
-
-    async def drain(self) -> None:
-        """Wait until every queued delivery has succeeded or given up."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks))
 
     def body_for(self, delivery: Delivery, attempt: int) -> bytes:
         """The exact bytes sent on one attempt; app events carry their attempt number."""
@@ -148,7 +142,7 @@ class WebhookSender:
             headers = self.headers_for(delivery, body)
             retry_after: float | None = None
             try:
-                response = await self.client.post(
+                response = await self.webhook_client.post(
                     delivery.url, content=body, headers=headers, timeout=self.policy.timeout_seconds
                 )
             except httpx2.HTTPError as exc:

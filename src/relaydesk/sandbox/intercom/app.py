@@ -9,11 +9,13 @@ from html import escape
 from typing import Annotated, Any
 
 import httpx2
-from fastapi import APIRouter, Body, Depends, FastAPI, Form, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from relaydesk.sandbox.faults import ADMIN_PREFIX, FaultInjectionMiddleware, FaultPlan, fault_admin_router
+from relaydesk.sandbox.apps import bearer_authorized, sandbox_lookup, serve_faults, validation_errors
+from relaydesk.sandbox.deliveries import delivery_log
+from relaydesk.sandbox.faults import ADMIN_PREFIX
 from relaydesk.sandbox.intercom.sandbox import IntercomError, IntercomSandbox, error_body
 from relaydesk.sandbox.intercom.state import Conversation, IntercomConfig, Json
 
@@ -21,20 +23,8 @@ DOCS = "https://developers.intercom.com/docs/references/2.11/rest-api/api.interc
 CONSOLE = f"{ADMIN_PREFIX}/console"
 
 
-def sandbox_of(request: Request) -> IntercomSandbox:
-    """The sandbox serving this request."""
-    sandbox: IntercomSandbox = request.app.state.sandbox
-    return sandbox
-
-
-def authorized(request: Request, authorization: Annotated[str | None, Header()] = None) -> IntercomSandbox:
-    """The sandbox, once the bearer token is the workspace's."""
-    sandbox = sandbox_of(request)
-    sandbox.authenticate(authorization)
-    return sandbox
-
-
-Api = Annotated[IntercomSandbox, Depends(authorized)]
+sandbox_of = sandbox_lookup(IntercomSandbox)
+Api = Annotated[IntercomSandbox, Depends(bearer_authorized(sandbox_of))]
 JsonBody = Annotated[dict[str, Any], Body()]
 api = APIRouter()
 
@@ -355,21 +345,12 @@ async def set_webhook(request: Request, body: JsonBody) -> Json:
 @admin.get("/webhook-deliveries")
 async def webhook_deliveries(request: Request) -> Json:
     """Every webhook sent, with the status of each attempt."""
-    return {"results": [{"url": d.url, "payload": d.payload, "statuses": d.statuses}
-                        for d in sandbox_of(request).deliveries]}
-
-
-def _fault_plan(request: Request) -> FaultPlan:
-    return sandbox_of(request).faults
+    return delivery_log(sandbox_of(request).deliveries)
 
 
 async def _on_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, IntercomError)
     return JSONResponse(error_body(exc.status, exc.code, exc.message), status_code=exc.status)
-
-
-async def _on_validation(_: Request, exc: Exception) -> Response:
-    return JSONResponse(error_body(400, "parameter_invalid", str(exc)[:300]), status_code=400)
 
 
 def create_app(
@@ -385,8 +366,8 @@ def create_app(
     app.include_router(api)
     app.include_router(console)
     app.include_router(admin)
-    app.include_router(fault_admin_router(_fault_plan))
     app.add_exception_handler(IntercomError, _on_error)
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_middleware(FaultInjectionMiddleware, plan=workspace.faults)
+    app.add_exception_handler(RequestValidationError,
+                              validation_errors(lambda reason: error_body(400, "parameter_invalid", reason)))
+    serve_faults(app)
     return app

@@ -7,16 +7,15 @@ body, keyed with the app's client secret>` (https://developers.intercom.com/docs
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
 
+from relaydesk.sandbox.deliveries import RetriedWebhooks, Retries
 from relaydesk.sandbox.faults import FaultPlan
 from relaydesk.sandbox.intercom.state import (
     Company,
@@ -29,7 +28,8 @@ from relaydesk.sandbox.intercom.state import (
     now,
 )
 
-RETRY_DELAYS_S = (0.05, 0.2, 1.0)
+# A webhook without a 2xx answer is sent up to three times more, but not after a 401, 403 or 404.
+RETRIES = Retries((0.05, 0.2, 1.0), frozenset({401, 403, 404}))
 
 
 def sign(client_secret: str, body: bytes) -> str:
@@ -56,33 +56,15 @@ class IntercomError(Exception):
         self.message = message
 
 
-@dataclass
-class Delivery:
-    """One webhook notification and the status of each attempt."""
-
-    url: str
-    body: bytes
-    headers: dict[str, str]
-    statuses: list[int | None] = field(default_factory=list)
-
-    @property
-    def payload(self) -> Json:
-        body: Json = json.loads(self.body)
-        return body
-
-
-class IntercomSandbox:
+class IntercomSandbox(RetriedWebhooks):
     """One emulated Intercom workspace; `webhook_url` is where its app's webhooks go (set in the Developer Hub)."""
 
     def __init__(self, config: IntercomConfig | None = None, webhook_client: httpx2.AsyncClient | None = None) -> None:
+        super().__init__(RETRIES, webhook_client)
         self.config = config or IntercomConfig()
         self.state = Workspace(self.config)
         self.faults = FaultPlan(error_body=error_body)
         self.webhook_url: str | None = None
-        self._owns_client = webhook_client is None
-        self.webhook_client = webhook_client or httpx2.AsyncClient(timeout=5.0)
-        self.deliveries: list[Delivery] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # auth --------------------------------------------------------------------------------------------------------
 
@@ -259,31 +241,4 @@ class IntercomSandbox:
         body = json.dumps(envelope, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "Intercom-Webhooks",
                    "X-Hub-Signature": sign(self.config.client_secret, body)}
-        delivery = Delivery(self.webhook_url, body, headers)
-        self.deliveries.append(delivery)
-        task = asyncio.get_running_loop().create_task(self._deliver(delivery, self.webhook_client))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, delivery: Delivery, client: httpx2.AsyncClient) -> None:
-        for delay in (0.0, *RETRY_DELAYS_S):
-            await asyncio.sleep(delay)
-            try:
-                response = await client.post(delivery.url, content=delivery.body, headers=delivery.headers)
-            except httpx2.HTTPError:
-                delivery.statuses.append(None)
-                continue
-            delivery.statuses.append(response.status_code)
-            if response.is_success or response.status_code in (401, 403, 404):
-                return
-
-    async def drain(self) -> None:
-        """Wait until every webhook was delivered or given up."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks))
-
-    async def aclose(self) -> None:
-        """Finish pending webhooks and close the HTTP client the sandbox made for them."""
-        await self.drain()
-        if self._owns_client:
-            await self.webhook_client.aclose()
+        self.send_webhook(self.webhook_url, body, headers)
