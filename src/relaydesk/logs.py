@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+SQL_LOGGERS = ("sqlalchemy", "sqlalchemy.engine", "aiosqlite", "asyncpg")
+
 
 def configure_logging(level: str = "info", json_output: bool | None = None) -> None:
     """Route stdlib and structlog records through one structlog renderer."""
@@ -40,5 +42,8 @@ def configure_logging(level: str = "info", json_output: bool | None = None) -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "sqlalchemy.engine", "alembic", "httpx2", "httpcore2"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Warnings and up only, whatever the level: at debug the SQL drivers print statement parameters (values that
+    # may be secrets), and the others repeat every request.
+    quiet = max(logging.WARNING, root.level)
+    for noisy in (*SQL_LOGGERS, "uvicorn.access", "alembic", "httpx2", "httpcore2"):
+        logging.getLogger(noisy).setLevel(quiet)

@@ -17,7 +17,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import SecretStr, ValidationError
 
-from relaydesk.agent.actions import ActionDefinition, ActionParameter, execute_action
+from relaydesk.agent.actions import ActionDefinition, ActionParameter, ActionResult, execute_action
 from relaydesk.agent.decision import AgentContext, Answer, Citation, Decision, HandOff, Resolve, Turn
 from relaydesk.agent.llm import LLMBrain, LLMSettings, Sentiment, sentiment, summarize
 from relaydesk.sandbox.openai_compat import ChatSandbox, TextReply, ToolCall, create_app
@@ -514,6 +514,23 @@ async def test_action_body_parameters_are_sent_as_json(shop: tuple[httpx2.AsyncC
     assert json.loads(result.text) == {"ticket": 7}
     assert result.component is None
     assert received == [{"json": {"subject": "Broken dock", "priority": 2}}]
+
+
+async def test_path_parameters_cannot_leave_the_actions_path(
+    shop: tuple[httpx2.AsyncClient, list[dict[str, Any]]],
+) -> None:
+    """A path value is percent-encoded, slashes included, and `.` or `..` (which encoding leaves as they are and a
+    URL resolves) is refused, so the model cannot reach another path on the customer's host."""
+    shop_client, received = shop
+    for order_id in ("../../admin", "..%2Fadmin", "a/b", "..."):
+        assert (await execute_action(LOOKUP_ORDER, {"order_id": order_id}, client=shop_client)).ok
+    for order_id in ("..", "."):
+        result = await execute_action(LOOKUP_ORDER, {"order_id": order_id}, client=shop_client)
+        assert result == ActionResult(
+            "Error: lookup_order was not called: a path parameter cannot be '.' or '..'.", ok=False)
+
+    assert [r["raw_path"] for r in received] == [
+        b"/orders/..%2F..%2Fadmin", b"/orders/..%252Fadmin", b"/orders/a%2Fb", b"/orders/..."]
 
 
 async def test_a_slow_action_times_out_as_text(shop: tuple[httpx2.AsyncClient, list[dict[str, Any]]]) -> None:

@@ -6,10 +6,12 @@ import asyncio
 import time
 from pathlib import Path
 
+from fastapi import FastAPI, Request
+
 from relaydesk.agent import responder
 from relaydesk.agent.sample import SAMPLE_KB_DIR
 from relaydesk.core.models import Workspace
-from relaydesk.sandbox.openai_compat import ChatSandbox, TextReply, create_app
+from relaydesk.sandbox.openai_compat import ChatSandbox, TextReply, ToolCall, create_app
 from tests.conftest import LiveServer, app_client, make_settings
 from tests.helpers import api, create_workspace, new_session, new_visitor
 
@@ -65,3 +67,37 @@ async def test_llm_answers_and_rules_hand_off_without_asking_the_model(tmp_path:
                 assert time.monotonic() < deadline + 10
                 await asyncio.sleep(0.05)
             assert len(chat.completions()) == 1, "the explicit request was decided by the rules, not the model"
+
+
+async def test_an_action_saved_through_the_api_is_called_with_its_header_decrypted(tmp_path: Path) -> None:
+    """The header value is stored encrypted and shown masked; the customer's API still receives the value itself."""
+    chat = ChatSandbox(api_keys=("sk-test",), models=("sandbox-chat",))
+    chat.queue(ToolCall("order_lookup", {"number": "A17"}))
+    shop = FastAPI()
+    received: list[str | None] = []
+
+    @shop.get("/orders/{number}")
+    async def order(number: str, request: Request) -> dict[str, str]:
+        received.append(request.headers.get("authorization"))
+        return {"number": number, "status": "shipped"}
+
+    async with LiveServer(create_app(chat)) as model_server, LiveServer(shop) as shop_server:
+        settings = make_settings(f"sqlite:///{tmp_path}/db.sqlite", tmp_path, llm_base_url=f"{model_server.url}/v1",
+                                 llm_model="sandbox-chat", llm_api_key="sk-test")
+        async with app_client(settings) as (client, app):
+            _, widget_token, key = await create_workspace(app)
+            saved = await client.put("/api/v1/rules", headers=api(key), json={"brain": "llm", "actions": [{
+                "name": "order_lookup", "description": "Look up an order by its number",
+                "url": f"{shop_server.url}/orders/{{number}}", "headers": {"Authorization": "Bearer shop-credential"},
+                "parameters": [{"name": "number", "location": "path", "required": True}]}]})
+            assert saved.status_code == 200 and "shop-credential" not in saved.text
+            visitor = await new_visitor(client, widget_token)
+            session_id = await new_session(client, visitor)
+            url = f"/api/widget/v1/sessions/{session_id}/messages"
+            await client.post(url, json={"text": "Where is my order A17?"}, headers=visitor.headers)
+            deadline = time.monotonic() + 15
+            while not any(m["author"] == "ai" for m in (await client.get(url, headers=visitor.headers)).json()[
+                    "messages"]):
+                assert time.monotonic() < deadline, "no AI answer arrived"
+                await asyncio.sleep(0.05)
+    assert received == ["Bearer shop-credential"]

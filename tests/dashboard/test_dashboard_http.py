@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from relaydesk.core.models import OutboxJob, utcnow
@@ -51,6 +54,25 @@ async def test_repeated_failures_make_sign_in_wait_even_with_the_right_password(
     assert response.status_code == 429
     assert int(response.headers["retry-after"]) > 0
     assert "Too many failed attempts" in response.text
+
+
+async def test_other_requests_are_served_while_a_password_is_checked(desk: Desk) -> None:
+    """Argon2 takes a good part of a second per sign-in: it runs beside the event loop, which meanwhile answers other
+    requests as fast as ever instead of waiting for it."""
+    form = await desk.client.get("/app/login")
+    started = time.perf_counter()
+    signing_in = asyncio.create_task(desk.client.post("/app/login", data={
+        "email": OWNER[0], "password": OWNER[1], "csrf": csrf_of(form.text)}))
+    waits: list[float] = []
+    while not signing_in.done():
+        asked = time.perf_counter()
+        await asyncio.sleep(0.01)  # a request arriving a moment later, once the sign-in is under way
+        assert (await desk.client.get("/healthz")).status_code == 200
+        waits.append(time.perf_counter() - asked)
+    assert (await signing_in).status_code == 303
+    sign_in_s = time.perf_counter() - started
+    assert len(waits) >= 3, waits
+    assert max(waits) < sign_in_s / 3, (max(waits), sign_in_s)
 
 
 async def test_a_login_form_without_its_token_is_refused(desk: Desk) -> None:

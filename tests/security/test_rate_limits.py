@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 import pytest_asyncio
 
+from relaydesk.web.dashboard.auth import LoginLimiter, TooManyAttempts
 from tests.conftest import LiveServer, app_client, make_settings
 from tests.dashboard.conftest import AGENT, OWNER, add_people, csrf_of
 from tests.helpers import Visitor, new_session, new_visitor
@@ -114,3 +116,19 @@ async def test_concurrent_password_guesses_stop_at_five_and_others_still_sign_in
         # The guessed account stays locked from anywhere for a while; other people sign in as usual.
         assert (await _sign_in(server.url, "198.51.100.3", OWNER)).status_code == 429
         assert (await _sign_in(server.url, "198.51.100.3", AGENT)).status_code == 303
+
+
+def test_many_addresses_cannot_wipe_the_sign_in_counters() -> None:
+    """Past the 50,000 keys it tracks, the limiter forgets expired and unlocked keys first: a flood of new addresses
+    leaves the locked account and address locked, and the limiter's size bounded."""
+    limiter = LoginLimiter()
+    for _ in range(limiter.max_failures):
+        limiter.attempt("ip:203.0.113.9", "email:owner@example.com")
+    for n in range(50_001):
+        limiter.attempt(f"ip:10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
+
+    for key in ("email:owner@example.com", "ip:203.0.113.9"):
+        with pytest.raises(TooManyAttempts):
+            limiter.attempt(key)
+    limiter.attempt("ip:198.51.100.3", "email:agent@example.com")
+    assert limiter.tracked <= 50_000

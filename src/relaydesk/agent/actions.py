@@ -24,6 +24,7 @@ ParameterLocation = Literal["query", "path", "body"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_DOT_SEGMENTS = frozenset({".", ".."})  # percent-encoding keeps dots, and a URL resolves these: `..` climbs
 _COMPONENT_TEXT_CHARS = 500
 _ERROR_EXCERPT_CHARS = 300
 
@@ -124,6 +125,8 @@ async def execute_action(
     if problems:
         return ActionResult(f"Error: {action.name} was not called: {' '.join(problems)}", ok=False)
     url, query, body = _request_parts(action, values)
+    if _DOT_SEGMENTS.intersection(urlsplit(url).path.split("/")):
+        return ActionResult(f"Error: {action.name} was not called: a path parameter cannot be '.' or '..'.", ok=False)
     try:
         async with (
             asyncio.timeout(timeout_s),

@@ -1,4 +1,5 @@
-"""Conversation analyzers: language (BCP-47), sentiment and the extractive summary a rep reads at handoff."""
+"""Conversation analyzers: language (BCP-47), sentiment and the extractive summary a rep reads at handoff, or in the
+helpdesk's note when the AI resolved a conversation on its own."""
 
 from __future__ import annotations
 
@@ -219,16 +220,19 @@ def summarize(transcript: Sequence[Turn], message: str | None = None) -> Summary
 
 
 @dataclass(frozen=True, slots=True)
-class HandoffAnalysis:
-    """What every handoff carries for the rep: the visitor's language, their sentiment and a summary."""
+class ConversationAnalysis:
+    """What every handoff and every AI resolution leaves for the team: the visitor's language, their sentiment and a
+    summary."""
 
     language: str | None
     sentiment: Sentiment
     summary: Summary
 
 
-def analyze_handoff(transcript: Sequence[Turn], message: str | None, hint: str | None = None) -> HandoffAnalysis:
-    """The analyzers over a conversation about to be handed off; `message` is the visitor's latest, if any."""
+def analyze_conversation(
+    transcript: Sequence[Turn], message: str | None, hint: str | None = None
+) -> ConversationAnalysis:
+    """The analyzers over a conversation the AI hands off or resolves; `message` is the visitor's latest, if any."""
     language = detect_language(message, hint) if message else hint
-    return HandoffAnalysis(language, conversation_sentiment(transcript, message, language),
+    return ConversationAnalysis(language, conversation_sentiment(transcript, message, language),
                            summarize(transcript, message))

@@ -36,6 +36,7 @@ from relaydesk.agent.decision import (
 
 Retrieve = Callable[[str], Awaitable[list[Citation]]]
 TokenSink = Callable[[str], Awaitable[None]]
+OpenHeaders = Callable[[ActionDefinition], Mapping[str, str]]  # an action's headers to send, decrypted for the call
 SentimentLabel = Literal["positive", "neutral", "negative"]
 ModelHandoffReason = Literal["explicit_request", "frustration", "ai_decision"]
 
@@ -152,7 +153,8 @@ class LLMBrain:
 
     One brain serves one workspace: `retrieve` searches that workspace's knowledge base and `actions` are its
     actions. Every failure (timeout, HTTP error, bad credentials, an unusable reply) falls back to `fallback`,
-    or to a hand-off when there is none, so a visitor never meets silence.
+    or to a hand-off when there is none, so a visitor never meets silence. `open_headers` gives an action's headers
+    just before it is called (stored header values are encrypted); without it the action's own headers are sent.
     """
 
     def __init__(
@@ -163,6 +165,7 @@ class LLMBrain:
         retrieve: Retrieve | None = None,
         actions: Sequence[ActionDefinition] = (),
         action_client: httpx2.AsyncClient | None = None,
+        open_headers: OpenHeaders | None = None,
         fallback: Brain | None = None,
         max_tool_rounds: int = 3,
         action_timeout_s: float = 10.0,
@@ -172,6 +175,7 @@ class LLMBrain:
         self._retrieve = retrieve
         self._actions = {action.name: action for action in actions}
         self._action_client = action_client or http_client
+        self._open_headers = open_headers
         self._fallback = fallback
         self._max_tool_rounds = max_tool_rounds
         self._action_timeout_s = action_timeout_s
@@ -242,6 +246,12 @@ class LLMBrain:
         action = self._actions.get(call.name)
         if action is None:
             return f"Error: there is no tool named '{call.name}'.", None
+        if self._open_headers is not None:
+            try:
+                action = action.model_copy(update={"headers": dict(self._open_headers(action))})
+            except ValueError as error:
+                log.warning("action_headers_unreadable", action=action.name, error=str(error))
+                return f"Error: {action.name} was not called: its saved headers cannot be read.", None
         result = await execute_action(
             action, call.arguments, client=self._action_client, timeout_s=self._action_timeout_s
         )

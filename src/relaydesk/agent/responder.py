@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from relaydesk.agent import analyzers
+from relaydesk.agent import action_headers, analyzers
 from relaydesk.agent.actions import ActionDefinition
 from relaydesk.agent.decision import AgentContext, Answer, Brain, Citation, Decision, HandOff, Resolve, Turn
 from relaydesk.agent.knowledge import KnowledgeBase, collect_documents
@@ -30,9 +30,10 @@ from relaydesk.core import outbox
 from relaydesk.core.conversations import MAX_REPLY_DELAY_S, REPLY_DELAY, Conversations, NewMessage, session_channel
 from relaydesk.core.delivery import DeliveryError, DeliveryResult
 from relaydesk.core.errors import IllegalTransition
-from relaydesk.core.models import Handoff, Message, Workspace
+from relaydesk.core.models import ChatSession, Handoff, Message, Workspace
 from relaydesk.core.producers import Change
 from relaydesk.core.states import Action, State
+from relaydesk.crypto import SecretBox
 
 log = structlog.get_logger(__name__)
 
@@ -68,10 +69,11 @@ class _Loaded:
 class Responder:
     """Produces `agent.respond` jobs and runs them with the workspace's brain."""
 
-    def __init__(self, conversations: Conversations, settings: Settings, http: Any) -> None:
+    def __init__(self, conversations: Conversations, settings: Settings, http: Any, box: SecretBox) -> None:
         self.conversations = conversations
         self.settings = settings
         self.http = http
+        self.box = box
         self._indexes: dict[str, _Loaded] = {}
         self._lock = asyncio.Lock()
 
@@ -179,7 +181,8 @@ class Responder:
 
             actions = [ActionDefinition.model_validate(a) for a in agent_settings.get("actions", [])]
             return await LLMBrain(
-                llm, http_client=self.http, retrieve=retrieve, fallback=brain, actions=actions, action_client=self.http
+                llm, http_client=self.http, retrieve=retrieve, fallback=brain, actions=actions, action_client=self.http,
+                open_headers=action_headers.HeaderOpener.of(self.box, workspace.settings),
             ).decide(context, on_token=draft)
         return await brain.decide(context)
 
@@ -225,7 +228,7 @@ class Responder:
             if decision.message:
                 await conversations.post_message(workspace_id, session_id, NewMessage(
                     author="ai", text=decision.message, client_id=_reply_id(seq)))
-            analysis = analyzers.analyze_handoff(transcript, visitor_message.text)
+            analysis = analyzers.analyze_conversation(transcript, visitor_message.text)
             handoff = Handoff(
                 reason=decision.reason, topic=decision.topic, summary=analysis.summary.text,
                 language=analysis.language, sentiment=analysis.sentiment.label,
@@ -240,11 +243,24 @@ class Responder:
         if decision.message:
             await conversations.post_message(workspace_id, session_id, NewMessage(
                 author="ai", text=decision.message, client_id=_reply_id(seq)))
+        await self._keep_analysis(session_id, analyzers.analyze_conversation(transcript, visitor_message.text))
         try:
             await conversations.transition(workspace_id, session_id, Action.RESOLVE, actor="ai")
         except IllegalTransition:
             return "already ended"
         return "resolved"
+
+
+    async def _keep_analysis(self, session_id: str, analysis: analyzers.ConversationAnalysis) -> None:
+        """Keep the summary, sentiment and language on a session the AI is about to resolve, as a handoff keeps
+        them: the helpdesk's resolution note and the Inbox show them."""
+        async with self.conversations.db.transaction() as tx:
+            session = await tx.get(ChatSession, session_id)
+            if session is None or session.state != State.AI:
+                return
+            session.summary = analysis.summary.text
+            session.sentiment, session.sentiment_score = analysis.sentiment.label, analysis.sentiment.score
+            session.language = analysis.language or session.language
 
 
 class _ThreadedBrain:
@@ -274,7 +290,9 @@ def _turn(message: Message) -> Turn:
 
 
 async def install(runtime: Any) -> None:
-    """Add the agent to a process: its producer and its job handler."""
-    responder = Responder(runtime.conversations, runtime.settings, runtime.http)
+    """Add the agent to a process: its producer and its job handler; action header values saved plain by an
+    earlier version are encrypted first."""
+    await action_headers.seal_plain_values(runtime.db, runtime.box)
+    responder = Responder(runtime.conversations, runtime.settings, runtime.http, runtime.box)
     runtime.add_producer(responder.produce)
     runtime.handlers[KIND] = responder.handle

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -112,8 +113,15 @@ class SignedIn:
         return self.role in MANAGERS
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+async def hash_password(password: str) -> str:
+    """The argon2 hash of a password, computed in a worker thread: it takes a good part of a second of CPU, which
+    the event loop spends serving other requests meanwhile."""
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password: str, password_hash: str) -> tuple[bool, str | None]:
+    """Whether the password matches, and a new hash when argon2's parameters changed; in a worker thread."""
+    return await asyncio.to_thread(_hasher.verify_and_update, password, password_hash)
 
 
 def _token_hash(token: str) -> str:
@@ -140,15 +148,17 @@ class Users:
         email = email.strip().lower()
         if "@" not in email:
             raise DomainError(f"{email!r} is not an email address")
+        # Hashed before the transaction, which would otherwise hold the database's write lock meanwhile.
+        password_hash = await hash_password(password) if password is not None else None
         async with self.db.transaction() as tx:
             if await tx.get(Workspace, workspace_id) is None:
                 raise NotFound(f"no workspace {workspace_id}")
             user = (await tx.scalars(select(User).where(User.email == email))).first()
             if user is None:
-                if password is None:
+                if password is None or password_hash is None:
                     raise DomainError(f"{email} has no account yet: give them a first password")
                 check_password_rules(password)
-                user = User(email=email, name=name, password_hash=hash_password(password))
+                user = User(email=email, name=name, password_hash=password_hash)
                 tx.add(user)
                 await tx.flush()
             existing = (
@@ -166,9 +176,9 @@ class Users:
         async with self.db.read() as db:
             user = (await db.scalars(select(User).where(User.email == email.strip().lower()))).first()
         if user is None:
-            _hasher.verify(password, _DUMMY_HASH)
+            await verify_password(password, _DUMMY_HASH)
             return None
-        valid, updated = _hasher.verify_and_update(password, user.password_hash)
+        valid, updated = await verify_password(password, user.password_hash)
         if not valid:
             return None
         async with self.db.transaction() as tx:

@@ -18,7 +18,6 @@ from relaydesk.core.models import ApiKey, ChatSession, Contact, Handoff
 from relaydesk.crypto import hash_api_key
 from relaydesk.web.admin_api import ERRORS
 from relaydesk.web.dashboard.workspace_admin import (
-    REDACTED,
     AgentRules,
     agent_rules,
     create_api_key,
@@ -165,19 +164,9 @@ async def get_rules(workspace: ApiWorkspace, runtime: RuntimeDep) -> dict[str, A
 
 @router.put("/rules", response_model=RulesOut)
 async def put_rules(body: AgentRules, workspace: ApiWorkspace, runtime: RuntimeDep, key: ApiKeyDep) -> dict[str, Any]:
-    """Replace the AI's settings, validated as a whole; the change is written to the audit log."""
-    stored = {a.name: a for a in agent_rules(await load_workspace(runtime, workspace.id)).actions}
-    actions = []
-    for action in body.actions:
-        kept = stored.get(action.name)
-        headers = {
-            name: (kept.headers.get(name, "") if kept and value == REDACTED else value)
-            for name, value in action.headers.items()
-        }
-        actions.append(action.model_copy(update={"headers": headers}))
-    rules = body.model_copy(update={"actions": actions})
-    await save_agent_rules(runtime, workspace.id, rules, actor=_actor(key))
-    return _rules_view(rules)
+    """Replace the AI's settings, validated as a whole; the change is written to the audit log. An action header
+    sent back as `••••` keeps its saved value; sent so for an action or header with none saved, it is refused."""
+    return _rules_view(await save_agent_rules(runtime, workspace.id, body, actor=_actor(key)))
 
 
 # -- knowledge --------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -64,14 +64,24 @@ def new_login_csrf() -> str:
 
 @dataclass
 class LoginLimiter:
-    """Failed sign-ins per address and per email within a window; past the limit, sign-in waits."""
+    """Failed sign-ins per address and per email within a window; past the limit, sign-in waits.
+
+    At most `max_keys` addresses and emails are tracked. Past that, keys whose failures are all older than the window
+    go first, then the least recently failed keys that are not at their limit, and only then the least recently
+    failed of those that are: someone with many addresses cannot wipe the counters of the account they target."""
 
     max_failures: int = 5
     window_s: float = 300.0
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
+    max_keys: int = 50_000
+    _failures: OrderedDict[str, deque[float]] = field(default_factory=OrderedDict)  # least recently failed first
+
+    @property
+    def tracked(self) -> int:
+        """How many addresses and emails are tracked."""
+        return len(self._failures)
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
+        times = self._failures.get(key, deque())
         while times and now - times[0] > self.window_s:
             times.popleft()
         return times
@@ -85,10 +95,24 @@ class LoginLimiter:
             times = self._recent(key, now)
             if len(times) >= self.max_failures:
                 raise TooManyAttempts(self.window_s - (now - times[0]))
-        if len(self._failures) > 50_000:
-            self._failures.clear()
         for key in keys:
-            self._recent(key, now).append(now)
+            times = self._recent(key, now)
+            times.append(now)
+            self._failures[key] = times
+            self._failures.move_to_end(key)
+        if len(self._failures) > self.max_keys:
+            self._evict(now)
+
+    def _evict(self, now: float) -> None:
+        """Make room down to three quarters of `max_keys`, so that the sweep runs once per many new keys."""
+        expired: list[str] = []
+        below: list[str] = []
+        at_limit: list[str] = []
+        for key in self._failures:
+            recent = len(self._recent(key, now))
+            (expired if not recent else below if recent < self.max_failures else at_limit).append(key)
+        for key in (*expired, *below, *at_limit)[: len(self._failures) - self.max_keys * 3 // 4]:
+            del self._failures[key]
 
     def succeeded(self, *keys: str) -> None:
         for key in keys:

@@ -153,7 +153,10 @@ async def add_action(runtime: RuntimeDep, signed: SignedInDep, form: FormDep) ->
         return await _ai_page(runtime, signed, error=_problem(exc), status=422)
     others = [a for a in current.actions if a.name != action.name]
     rules = current.model_copy(update={"actions": [*others, action]})
-    await save_agent_rules(runtime, workspace.id, rules, actor=actor(signed))
+    try:
+        await save_agent_rules(runtime, workspace.id, rules, actor=actor(signed))
+    except DomainError as exc:
+        return await _ai_page(runtime, signed, error=exc.message, status=exc.status)
     return await done(runtime, signed, "/settings/ai#actions", t("ai.action_saved", name=action.name))
 
 

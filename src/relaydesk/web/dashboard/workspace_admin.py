@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from relaydesk.agent import action_headers
 from relaydesk.agent.actions import ActionDefinition
 from relaydesk.agent.decision import AgentContext, Answer, Decision, HandOff
 from relaydesk.agent.knowledge import KnowledgeBase, read_path
@@ -26,7 +27,6 @@ from relaydesk.web.runtime import Runtime
 UPLOADS_DIR = "uploads"
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl")
 MAX_SOURCES = 50
-REDACTED = "••••"
 
 # -- sessions ---------------------------------------------------------------------------------------------------
 
@@ -68,12 +68,13 @@ async def save_settings(
 
 
 def _redact_actions(values: dict[str, Any]) -> dict[str, Any]:
-    """Action headers may carry credentials: the audit log keeps their names only."""
+    """Action headers may carry credentials: the audit log keeps their names only, and none of their ciphertext."""
+    values = {key: value for key, value in values.items() if key != action_headers.SEALED_KEY}
     agent = values.get("agent")
     if not isinstance(agent, dict) or not agent.get("actions"):
         return values
     actions = [
-        {**action, "headers": dict.fromkeys(action.get("headers") or {}, REDACTED)}
+        {**action, "headers": dict.fromkeys(action.get("headers") or {}, action_headers.MASK)}
         for action in agent["actions"] if isinstance(action, dict)
     ]
     return {**values, "agent": {**agent, "actions": actions}}
@@ -95,19 +96,24 @@ def agent_rules(workspace: Workspace) -> AgentRules:
     return AgentRules.model_validate((workspace.settings or {}).get("agent") or {})
 
 
-async def save_agent_rules(runtime: Runtime, workspace_id: str, rules: AgentRules, *, actor: str) -> None:
+async def save_agent_rules(runtime: Runtime, workspace_id: str, rules: AgentRules, *, actor: str) -> AgentRules:
+    """Save the AI's settings with the actions' header values encrypted; a masked value (as pages and answers show
+    it) keeps the value saved for that header of the action of the same name. Returns the rules as stored."""
     names = [action.name for action in rules.actions]
     if len(names) != len(set(names)):
         raise DomainError("two actions have the same name; action names must be unique")
-    await save_settings(runtime, workspace_id, {"agent": rules.model_dump(mode="json")}, actor=actor,
-                        action="agent.rules_changed")
+    workspace = await load_workspace(runtime, workspace_id)
+    actions, sealed = action_headers.seal(runtime.box, rules.actions, workspace.settings or {})
+    stored = rules.model_copy(update={"actions": actions})
+    await save_settings(runtime, workspace_id,
+                        {"agent": stored.model_dump(mode="json"), action_headers.SEALED_KEY: sealed or None},
+                        actor=actor, action="agent.rules_changed")
+    return stored
 
 
 def masked_action(action: ActionDefinition) -> dict[str, Any]:
     """An action as pages and API answers show it: header values hidden."""
-    view = action.model_dump(mode="json")
-    view["headers"] = dict.fromkeys(action.headers, REDACTED)
-    return view
+    return action_headers.masked(action).model_dump(mode="json")
 
 
 # -- knowledge --------------------------------------------------------------------------------------------------
