@@ -5,11 +5,15 @@ that arrives before the record, or after a crash in between, is applied again, w
 here is idempotent in effect (messages carry the provider's id as their external id; transitions check the
 session's state), and is then reported as a duplicate. Events that change nothing are not recorded at all. Rep HTML
 is stored through the core, which reduces it to safe formatting. A customer's message in a hosted channel opens a
-session (channel = the connector) linked to the helpdesk's conversation the first time that conversation is seen.
+session (channel = the connector) linked to the helpdesk's conversation the first time that conversation is seen;
+the customer writing again in an ended one reopens it. A reopened hosted session goes back to whoever resolved it:
+the AI when the AI did (the helpdesk's conversation is still its agent's), else a rep. A contact update refreshes
+only a contact relaydesk already linked: a helpdesk reports changes to every one of its contacts.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import structlog
@@ -20,6 +24,7 @@ from relaydesk.connectors.base import ORIGIN, InboundBatch, InboundEvent, Sessio
 from relaydesk.connectors.store import key_of
 from relaydesk.core.conversations import REPLY_DELAY, Conversations, NewMessage
 from relaydesk.core.db import Database
+from relaydesk.core.errors import IllegalTransition
 from relaydesk.core.integrations import InboundReceipt, Integration
 from relaydesk.core.models import ChatSession, Contact, ExternalLink, utcnow
 from relaydesk.core.states import ENDED_STATES, OPEN_STATES, Action, State
@@ -94,29 +99,30 @@ class InboundProcessor:
         ref = event.ref
         if event.type != "customer_message" or not event.opens_session or not ref.link_kind or not ref.external_id:
             return None
-        if event.contact is None:
-            contact = await self.conversations.create_contact(integration.workspace_id, name=event.author_name)
-        else:
-            contact = await self._contact(integration, event)
+        contact = await self._contact(integration, event) if event.contact is not None else None
+        contact = contact or await self.conversations.create_contact(integration.workspace_id, name=event.author_name)
         session = await self.conversations.open_session(integration.workspace_id, contact.id,
                                                         channel=integration.connector)
         await self.conversations.add_link(integration.workspace_id, session.id, integration=key_of(integration),
                                           kind=ref.link_kind, external_id=ref.external_id, url=ref.url)
         return session
 
-    async def _contact(self, integration: Integration, event: InboundEvent, contact_id: str | None = None) -> Contact:
-        """The contact the event's customer details name, with those details and attributes kept up to date."""
+    async def _contact(self, integration: Integration, event: InboundEvent, contact_id: str | None = None, *,
+                       create: bool = True) -> Contact | None:
+        """The contact the event's customer details name, with those details and attributes kept up to date;
+        `create=False`: only one already linked to them (None when there is none)."""
         assert event.contact is not None
         info = event.contact
         return await self.conversations.external_contact(
             integration.workspace_id, key_of(integration), info.external_id, email=info.email,
-            name=info.name or event.author_name, attributes=info.attributes, contact_id=contact_id)
+            name=info.name or event.author_name, attributes=info.attributes, contact_id=contact_id, create=create)
 
     async def _apply(self, integration: Integration, event: InboundEvent) -> str:
         if event.type == "contact_updated":
             if event.contact is None:
                 return "the event names no contact"
-            await self._contact(integration, event)
+            if await self._contact(integration, event, create=False) is None:
+                return f"contact {event.contact.external_id} is linked to no relaydesk contact"
             return "applied"
         session = await self._session(integration, event.ref) or await self._open_hosted(integration, event)
         if session is None:
@@ -148,7 +154,9 @@ class InboundProcessor:
             if not hosted:
                 return f"the visitor writes in the {session.channel}; this is an echo of the handoff"
             if state not in OPEN_STATES:
-                return f"the session is {state.value}"
+                with contextlib.suppress(IllegalTransition):  # the helpdesk's own reopen event came first
+                    await conversations.transition(workspace_id, session.id, Action.REOPEN, actor="visitor",
+                                                   reopen_to=_reopens_to(session, hosted), detail=origin)
             settle = {REPLY_DELAY: event.reply_delay_s} if event.reply_delay_s > 0 else {}
             await conversations.post_message(workspace_id, session.id, NewMessage(
                 author="visitor", text=event.text, attachments=list(event.attachments),
@@ -164,6 +172,15 @@ class InboundProcessor:
                    Action.RESOLVE: resolvable, Action.REOPEN: tuple(ENDED_STATES)}[action]
         if state not in allowed:
             return f"the session is {state.value}; {event.type} changes nothing"
-        await conversations.transition(workspace_id, session.id, action, actor="rep", actor_name=event.author_name,
-                                       reopen_to=State.HUMAN, detail=origin)
+        try:
+            await conversations.transition(workspace_id, session.id, action, actor="rep",
+                                           actor_name=event.author_name, reopen_to=_reopens_to(session, hosted),
+                                           detail=origin)
+        except IllegalTransition:  # changed since it was read, e.g. reopened by the customer's message
+            return f"the session changed meanwhile; {event.type} changes nothing"
         return "applied"
+
+
+def _reopens_to(session: ChatSession, hosted: bool) -> State:
+    """Who a reopened session goes back to: in a hosted channel the AI, when the AI resolved it; else a rep."""
+    return State.AI if hosted and session.resolved_by == "ai" else State.HUMAN

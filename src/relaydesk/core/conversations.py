@@ -275,13 +275,15 @@ class Conversations:
         name: str | None = None,
         attributes: dict[str, Any] | None = None,
         contact_id: str | None = None,
-    ) -> Contact:
+        create: bool = True,
+    ) -> Contact | None:
         """The contact an external system (a helpdesk, named by `key`) knows as `external_id`.
 
         It is `contact_id` when given, else the contact already linked to that id, else the workspace's contact with
         that email (the verified one first; two helpdesk users with one email share it), else a new unverified one.
         The link is remembered; `attributes`, when given, replace what this system synced before. Nothing is
-        written when nothing changed."""
+        written when nothing changed. `create=False` only refreshes a contact already linked (or `contact_id`): no
+        email match, nothing new, and None when there is no such contact."""
         email = email.strip().lower() if email else None
         async with self.db.transaction() as tx:
             contact = await tx.get(Contact, contact_id) if contact_id else None
@@ -289,6 +291,8 @@ class Conversations:
                 contact = (await tx.scalars(select(Contact).where(
                     Contact.workspace_id == workspace_id, Contact.external_ids[key].as_string() == external_id,
                     Contact.merged_into_id.is_(None)).order_by(Contact.created_at))).first()
+            if contact is None and not create:
+                return None
             if contact is None and email:
                 contact = (await tx.scalars(select(Contact).where(
                     Contact.workspace_id == workspace_id, Contact.email == email, Contact.merged_into_id.is_(None)

@@ -172,10 +172,8 @@ async def test_escalation_unassigns_and_leaves_a_private_note_and_rep_replies_ar
     assert len(notes(conversation)) == 1 and ai_replies(conversation)[-1] == texts[-3][1]
 
 
-async def test_an_ai_resolution_resolves_the_conversation_with_a_private_note(
-    freshchat: tuple[Stack, FreshchatDriver],
-) -> None:
-    relaydesk, driver = freshchat
+async def resolved_by_the_ai(relaydesk: Stack, driver: FreshchatDriver) -> tuple[Conversation, str]:
+    """A conversation the AI answered, then resolved when the customer said the answer worked."""
     conversation, session_id = await answered(relaydesk, driver, "How do I create an API token?")
     driver.sandbox.customer_writes(driver.sandbox.user(conversation.user_ids[0]), "That worked, thanks!",
                                    conversation)
@@ -183,12 +181,56 @@ async def test_an_ai_resolution_resolves_the_conversation_with_a_private_note(
     await relaydesk.wait_for(lambda: conversation.status == "resolved", within_s=AI_WAIT_S)
     await relaydesk.settled(session_id)
     await driver.drain()
+    return conversation, session_id
+
+
+async def test_an_ai_resolution_resolves_the_conversation_with_a_private_note(
+    freshchat: tuple[Stack, FreshchatDriver],
+) -> None:
+    relaydesk, driver = freshchat
+    conversation, session_id = await resolved_by_the_ai(relaydesk, driver)
     session = (await relaydesk.session(session_id))["session"]
     assert session["state"] == "resolved" and session["resolved_by"] == "ai"
+    assert session["summary"].startswith("Wants: How do I create an API token?")
+    assert session["sentiment"] == "positive" and session["sentiment_score"] > 0  # "That worked, thanks!"
     [note] = notes(conversation)
     assert note.startswith("relaydesk resolution: resolved by the AI")
-    assert all(label in note for label in ("Summary: ", "Sentiment: ", f"/app/sessions/{session_id}"))
+    lines = note.splitlines()
+    assert "Summary: Wants: How do I create an API token?" in lines
+    assert f"Sentiment: positive ({session['sentiment_score']:+.2f})" in lines
+    assert "no summary" not in note and "not analysed" not in note
+    assert f"/app/sessions/{session_id}" in note
     assert [d["kind"] for d in await relaydesk.settled(session_id)].count("connector.resolve") == 1
+
+
+async def test_the_customer_writing_after_an_ai_resolution_reopens_the_session_to_the_ai(
+    freshchat: tuple[Stack, FreshchatDriver],
+) -> None:
+    relaydesk, driver = freshchat
+    conversation, session_id = await resolved_by_the_ai(relaydesk, driver)
+    replies = len(ai_replies(conversation))
+    await answered(relaydesk, driver, "And can I revoke a token later?", conversation)
+    assert conversation.status == "reopened" and conversation.assigned_agent_id == AI_AGENT
+    session = (await relaydesk.session(session_id))["session"]
+    assert (session["state"], session["resolved_by"]) == ("ai", None)
+    assert len(ai_replies(conversation)) == replies + 1 and len(await sessions(relaydesk)) == 1
+
+
+async def test_the_customer_writing_after_a_rep_resolution_reopens_the_session_to_the_rep(
+    freshchat: tuple[Stack, FreshchatDriver],
+) -> None:
+    relaydesk, driver = freshchat
+    conversation, session_id = await answered(relaydesk, driver, "How do I create an API token?")
+    driver.sandbox.resolve(conversation, by=("agent", REP))
+    await driver.drain()
+    assert await state(relaydesk, session_id) == "resolved"
+    driver.sandbox.customer_writes(driver.sandbox.user(conversation.user_ids[0]), "One more question, please",
+                                   conversation)
+    await driver.drain()
+    await relaydesk.settled(session_id, within_s=AI_WAIT_S)
+    assert await state(relaydesk, session_id) == "human"
+    visitor = [m["text"] for m in await relaydesk.messages(session_id) if m["author"] == "visitor"]
+    assert visitor[-1] == "One more question, please" and len(ai_replies(conversation)) == 1
 
 
 async def test_a_rep_resolve_closes_the_session_and_a_reopen_syncs(freshchat: tuple[Stack, FreshchatDriver]) -> None:

@@ -13,6 +13,7 @@ import pytest
 from relaydesk.agent.analyzers import language_detector
 from relaydesk.agent.decision import AgentContext, Decision
 from relaydesk.agent.offline import OfflineBrain
+from relaydesk.core.models import Contact
 from relaydesk.sandbox.intercom.state import Conversation
 from tests.connectors.contract import IntercomDriver, Stack, stack_with
 
@@ -154,6 +155,59 @@ async def test_a_close_in_intercom_resolves_the_session(intercom: tuple[Stack, I
     driver.sandbox.set_state(conversation, REP, "closed")
     await driver.drain()
     assert await state(relaydesk, session_id) == "resolved"
+
+
+async def test_the_customer_writing_after_an_ai_resolution_reopens_the_session_to_the_ai(
+    intercom: tuple[Stack, IntercomDriver],
+) -> None:
+    relaydesk, driver = intercom
+    conversation, session_id = await customer_writes(relaydesk, driver, "How long do refunds take?")
+    driver.sandbox.user_reply(conversation, conversation.contact_id, "<p>That worked, thanks!</p>")
+    await driver.drain()
+    await relaydesk.wait_for(lambda: conversation.state == "closed")
+    await relaydesk.settled(session_id)
+    await driver.drain()
+    assert (await relaydesk.session(session_id))["session"]["resolved_by"] == "ai"
+    replies = len(ai_replies(conversation))
+    driver.sandbox.user_reply(conversation, conversation.contact_id, "<p>And how long for annual plans?</p>")
+    await driver.drain()
+    await relaydesk.wait_for(lambda: len(ai_replies(conversation)) > replies)
+    session = (await relaydesk.session(session_id))["session"]
+    assert (session["state"], session["resolved_by"]) == ("ai", None)
+
+
+async def test_the_customer_writing_after_a_rep_close_reopens_the_session_to_the_rep(
+    intercom: tuple[Stack, IntercomDriver],
+) -> None:
+    relaydesk, driver = intercom
+    conversation, session_id = await customer_writes(relaydesk, driver, "How long do refunds take?")
+    driver.sandbox.set_state(conversation, REP, "closed")
+    await driver.drain()
+    assert await state(relaydesk, session_id) == "resolved"
+    driver.sandbox.user_reply(conversation, conversation.contact_id, "<p>One more question, please</p>")
+    await driver.drain()
+    await relaydesk.settled(session_id)
+    assert await state(relaydesk, session_id) == "human"
+    visitor = [m["text"] for m in await relaydesk.messages(session_id) if m["author"] == "visitor"]
+    assert visitor[-1] == "One more question, please" and len(ai_replies(conversation)) == 1
+
+
+async def test_a_contact_update_refreshes_only_contacts_relaydesk_knows(intercom: tuple[Stack, IntercomDriver]) -> None:
+    relaydesk, driver = intercom
+    conversation, session_id = await customer_writes(relaydesk, driver, "How long do refunds take?")
+    stranger = driver.sandbox.create_contact("user", "sam@acme.example", "Sam Stranger")
+    driver.sandbox.update_contact(stranger.id, {"plan_tier": "Starter"})
+    driver.sandbox.update_contact(conversation.contact_id, {"plan_tier": "Enterprise"})
+    await driver.drain()
+    updates = [d for d in driver.sandbox.deliveries if d.payload["topic"] == "contact.user.updated"]
+    assert [d.statuses for d in updates] == [[200], [200]]
+    listed = await relaydesk.client.get("/api/v1/contacts", headers=relaydesk.admin)
+    assert [c["email"] for c in listed.json()["contacts"]] == ["jane@acme.example"]
+    async with relaydesk.app.state.runtime.db.read() as db:
+        contact = await db.get(Contact, (await relaydesk.session(session_id))["contact"]["id"])
+    assert contact is not None
+    assert [attributes["contact"] for attributes in contact.helpdesk_attributes.values()] == [
+        {"plan_tier": "Enterprise"}]
 
 
 async def test_resolving_in_relaydesk_closes_the_intercom_conversation(

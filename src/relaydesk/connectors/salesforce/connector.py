@@ -73,6 +73,7 @@ class SalesforceConnector:
     name: ClassVar[str] = "salesforce"
     title: ClassVar[str] = "Salesforce (Messaging for In-App and Web)"
     settings_model: ClassVar[type[BaseModel]] = SalesforceSettings
+    receives_webhooks: ClassVar[bool] = False  # rep replies arrive over the event stream the workers hold
 
     def __init__(self, context: ConnectorContext) -> None:
         self.context = context

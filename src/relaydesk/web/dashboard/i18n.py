@@ -197,7 +197,19 @@ EN: dict[str, str] = {
     "integrations.connect_hint": "The app's credentials work. Connect the {title} account your team uses to finish.",
     "integrations.test_hint": "relaydesk checks the settings with the helpdesk first and saves only if they work.",
     "integrations.webhook": "Webhook URL",
-    "integrations.webhook_hint": "Give this address to the helpdesk. It carries a secret: share it with nobody else.",
+    "integrations.webhook_hint": "The address carries a secret: share it with nobody else.",
+    "integrations.webhook_after_save": "The address the helpdesk sends its webhooks to appears here once the settings "
+    "are saved.",
+    "integrations.no_webhook": "No webhook",
+    "integrations.worker_needed": "{title} sends no webhooks: rep replies arrive over its event stream, which "
+    "relaydesk's workers hold. Keep a worker running (relaydesk worker, or relaydesk serve --workers), or "
+    "rep replies will not reach the widget.",
+    "webhook.hubspot": "relaydesk registers this address with your HubSpot app and its channel when the account is "
+    "connected: there is nothing to paste.",
+    "webhook.intercom": "Paste it in the Developer Hub, Webhooks, and subscribe to the nine topics in the setup steps.",
+    "webhook.creatio": "Use it as the URI of the relaydesk REST web service your two business processes call.",
+    "webhook.freshchat": "Paste it in Admin Settings, Integrations & APIs, Webhooks; the RSA public key shown beside "
+    "it goes into Webhook public key.",
     "integrations.setup": "Setup",
     "integrations.troubleshooting": "Troubleshooting",
     "integrations.invalid": "{field}: {reason}",
@@ -209,15 +221,100 @@ EN: dict[str, str] = {
     "setup.hubspot.3": "Choose the conversations inbox or help desk your reps work in and enter its ID.",
     "setup.hubspot.4": "Test & Save. relaydesk checks the credentials before it keeps anything.",
     "setup.hubspot.5": "Connect your HubSpot account when asked, then hand off a test conversation.",
-    "setup.generic.1": "Create credentials for relaydesk in the helpdesk's admin settings.",
-    "setup.generic.2": "Fill in the form and press Test & Save.",
-    "setup.generic.3": "Give the helpdesk the webhook URL shown here.",
+    "setup.intercom.1": "In Intercom, add a teammate for the AI (e.g. \"AI Assistant\"). The last part of its URL "
+    "under Settings, Workspace, Teammates is the AI admin ID: the AI replies, notes, tags and assigns as this admin.",
+    "setup.intercom.2": "In the Developer Hub, create an app (or open yours): copy its access token (Authentication) "
+    "and its client secret (Basic information).",
+    "setup.intercom.3": "Enter them with your workspace's data region, the AI admin ID and how handoffs are assigned. "
+    "Send handed-off conversations to Intercom only if widget chats should go there too.",
+    "setup.intercom.4": "Test & Save. relaydesk checks the token, the region, the AI admin and the assignee before it "
+    "keeps anything.",
+    "setup.intercom.5": "In the Developer Hub, Webhooks: paste the webhook URL shown here and subscribe to the nine "
+    "topics conversation.user.created, conversation.user.replied, conversation.admin.replied, "
+    "conversation.admin.noted, conversation.admin.assigned, conversation.admin.closed, conversation.admin.opened, "
+    "contact.user.updated and contact.lead.updated.",
+    "setup.intercom.6": "Give the app permission to read and write conversations, read contacts and companies, read "
+    "admins and teams, and read articles.",
+    "setup.creatio.1": "In Creatio's System Designer, OAuth 2.0 integrated applications: add one with the client "
+    "credentials grant, bound to a system user who may read and write cases, contacts, activities and case "
+    "attachments. Note its client ID, secret and the token URL (OAuth20IdentityServerUrl followed by "
+    "/connect/token). Or use an integration user's name and password.",
+    "setup.creatio.2": "Enter the instance URL and how relaydesk signs in; optionally the default case owner and "
+    "group, the lookup names, AI-filled fields and a case on every conversation.",
+    "setup.creatio.3": "Test & Save. relaydesk signs in and looks up every lookup before it keeps anything.",
+    "setup.creatio.4": "In Studio, Web services: add a REST service \"relaydesk\" with the webhook URL shown here as "
+    "its URI, method POST, JSON body event_type, caseId, activityId, text and authorName.",
+    "setup.creatio.5": "Add and activate two processes that call it: one when a rep adds an activity to a case "
+    "(new_activity), one when a case reaches the resolved status (case_resolved).",
+    "setup.freshchat.1": "In Freshchat, add an agent for the AI (e.g. \"AI Assistant\", ai@yourcompany.com): the "
+    "default agent the AI replies as.",
+    "setup.freshchat.2": "Admin Settings, Integrations & APIs: generate the API token. It acts with the access of the "
+    "admin who generated it, who needs permission to manage conversations.",
+    "setup.freshchat.3": "In Admin Settings, Integrations & APIs, Webhooks: copy the RSA public key into Webhook "
+    "public key.",
+    "setup.freshchat.4": "Enter your domain (yourcompany.freshchat.com), the token, the default agent's email and "
+    "which chats the AI takes, then Test & Save: relaydesk checks the key, the token, the agent and the topic.",
+    "setup.freshchat.5": "Back in Webhooks: paste the webhook URL shown here and subscribe to Message Create, "
+    "Conversation Assignment, Conversation Resolution and Conversation Reopen.",
+    "setup.salesforce.1": "You need Messaging for In-App and Web with a published Embedded Service Deployment of type "
+    "Custom Client, and an Omni-Channel flow that routes its sessions to a queue of your reps.",
+    "setup.salesforce.2": "Create an RSA key pair (2048 bits or more). In Setup, Messaging Settings, User "
+    "Verification: create a keyset with the issuer relaydesk (or your JWT issuer), upload the public key, note its "
+    "Auth Key ID, and turn User Verification on for the deployment.",
+    "setup.salesforce.3": "Fill in the six fields: Instance URL (your My Domain), SCRT URL (from the deployment's Code "
+    "Snippet; empty derives it), Salesforce Org ID (Setup, Company Information), ES Developer Name (the deployment's "
+    "API name), Auth Key ID, and the RSA private key (PEM, with its BEGIN and END lines).",
+    "setup.salesforce.4": "Test & Save. relaydesk obtains an anonymous and a verified token before it keeps anything.",
+    "setup.salesforce.5": "In the Omni-Channel flow: add each routing attribute (RelaydeskSessionId, "
+    "Chat_Consumer_Type, Language, Priority, Handoff_Reason) as a custom parameter of the channel with exactly that "
+    "channel variable name, map it to an input variable of the flow, add it as a hidden pre-chat field, and route "
+    "on it before Route Work.",
+    "setup.salesforce.6": "Keep a relaydesk worker running: there is no webhook to set up, rep replies arrive over "
+    "Salesforce's event stream.",
     "troubleshoot.hubspot.1": "\"Refused the developer API key\": copy the key again from the developer account.",
     "troubleshoot.hubspot.2": "\"Not an app of this developer account\": check the App ID on the app's settings page.",
     "troubleshoot.hubspot.3": "\"Inbox does not exist\": the message lists the inboxes of the portal; pick one.",
     "troubleshoot.hubspot.4": "Rep replies do not reach the widget: check the webhook URL and the Deliveries page.",
-    "troubleshoot.generic.1": "The status line above says what the helpdesk answered at the last check.",
-    "troubleshoot.generic.2": "Failed deliveries are on the Deliveries page with their error and a retry button.",
+    "troubleshoot.intercom.1": "\"Failed to verify credentials\": Intercom refused the access token. Copy it again; "
+    "a token works only in its workspace's region (EU or AU for workspaces hosted there).",
+    "troubleshoot.intercom.2": "\"No admin …\": the message lists the workspace's admins; use one of their IDs.",
+    "troubleshoot.intercom.3": "Nothing arrives when customers write: the webhook URL must be this one exactly, with "
+    "its ?key=…, reachable over HTTPS, with all nine topics subscribed. A 401 in Intercom's delivery log means the "
+    "client secret is not this app's.",
+    "troubleshoot.intercom.4": "The AI does not reply: the customer did not start the conversation, your assignment "
+    "rules gave it to a teammate first, Process on assignment waits for an assignment to the AI admin, or a rep "
+    "already replied.",
+    "troubleshoot.intercom.5": "Attributes missing from the AI's context: the app may not read contacts or companies, "
+    "or contact.user.updated and contact.lead.updated are not subscribed.",
+    "troubleshoot.creatio.1": "Test names a setting: client_secret or token_url (the identity service refused them), "
+    "password (the user was refused), instance_url (no OData answers there; use the …/odata form on .NET 8), or a "
+    "lookup (the message lists your tenant's names).",
+    "troubleshoot.creatio.2": "Cases are not created: the integration must be Active and receive handed-off "
+    "conversations; the handoff delivery on the Deliveries page shows Creatio's answer.",
+    "troubleshoot.creatio.3": "Replies do not reach the visitor: the rep reply process must be active, let the "
+    "activity's type through and call the current webhook URL with its key.",
+    "troubleshoot.creatio.4": "Resolution does not sync: the case resolved process must be active and filter on the "
+    "status relaydesk treats as resolved.",
+    "troubleshoot.freshchat.1": "\"No agent with the email …\": the default agent was deleted or its email changed; "
+    "fix Default agent email and save again.",
+    "troubleshoot.freshchat.2": "The AI does not reply: no webhook arrives (check the URL with its ?key=… and Message "
+    "Create), or Freshchat's delivery log shows 401: paste the public key shown beside this URL again.",
+    "troubleshoot.freshchat.3": "Some chats get no answer: in assigned-only mode the AI answers only conversations "
+    "your routing assigned to the default agent, and a conversation a rep holds is never the AI's.",
+    "troubleshoot.freshchat.4": "Conversations do not close or reopen: subscribe Conversation Resolution and "
+    "Conversation Reopen.",
+    "troubleshoot.freshchat.5": "Token rotated or revoked: the status turns to Error and webhooks are answered 503, "
+    "so Freshchat sends them again. Save a new token, then retry dead deliveries.",
+    "troubleshoot.salesforce.1": "The settings won't save: the message names the field. \"No published Embedded "
+    "Service Deployment\": ES Developer Name is not a published custom-client deployment's API name; \"No public key "
+    "with Auth Key ID\": the key id differs from the keyset's.",
+    "troubleshoot.salesforce.2": "A signature error: the private key does not match the uploaded public key. An "
+    "issuer error: the keyset's issuer differs from the JWT issuer setting.",
+    "troubleshoot.salesforce.3": "Conversations do not appear in Salesforce: the Omni-Channel flow must route the "
+    "deployment's sessions to a queue whose reps are online; a routing failure is noted on the session.",
+    "troubleshoot.salesforce.4": "Routing attributes missing in the flow: each name must equal a custom parameter's "
+    "channel variable name exactly, be mapped to a flow input variable and be a hidden pre-chat field.",
+    "troubleshoot.salesforce.5": "Rep replies do not reach the widget: make sure a relaydesk worker is running.",
     # AI & handoff
     "ai.title": "AI & handoff",
     "ai.lead": "How the AI answers, and when it hands a conversation to a person.",
@@ -456,18 +553,24 @@ def integration_label(value: str) -> str:
     return t(f"integration.{name}") if f"integration.{name}" in EN else value
 
 
-def numbered(prefix: str, fallback: str) -> list[str]:
-    """The strings `prefix.1`, `prefix.2`, … (or the fallback's, when the prefix has none)."""
-    for base in (prefix, fallback):
-        items = [EN[f"{base}.{i}"] for i in range(1, 20) if f"{base}.{i}" in EN]
-        if items:
-            return items
-    return []
+def numbered(prefix: str) -> list[str]:
+    """The strings `prefix.1`, `prefix.2`, …; none at all is a bug (a connector without its help) and raises."""
+    items = [EN[f"{prefix}.{i}"] for i in range(1, 20) if f"{prefix}.{i}" in EN]
+    if not items:
+        raise KeyError(f"{prefix}.1")
+    return items
 
 
 def setup_steps(connector: str) -> list[str]:
-    return numbered(f"setup.{connector}", "setup.generic")
+    """How to connect a helpdesk, step by step."""
+    return numbered(f"setup.{connector}")
 
 
 def troubleshooting(connector: str) -> list[str]:
-    return numbered(f"troubleshoot.{connector}", "troubleshoot.generic")
+    """What goes wrong with a helpdesk's integration, and what to do about it."""
+    return numbered(f"troubleshoot.{connector}")
+
+
+def webhook_hint(connector: str) -> str:
+    """Where the helpdesk takes relaydesk's webhook URL."""
+    return t(f"webhook.{connector}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import structlog
 from fastapi import APIRouter
@@ -30,6 +31,15 @@ HANDOFF_TARGET_FIELD = "_handoff_target"
 OAUTH_STATE_TTL_S = 900
 
 
+class UnreadableInput(ValueError):
+    """A form value that cannot even be read (JSON that does not parse); `field` names the input."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class FormField:
     """One input of a connector's settings form."""
@@ -37,10 +47,23 @@ class FormField:
     name: str
     label: str
     help: str
-    kind: str  # text | number | checkbox | secret | readonly
+    kind: str  # text | number | checkbox | choice | json | secret | readonly
     required: bool
     value: Any
     saved: bool  # secrets: whether a value is stored (it is never shown)
+    choices: tuple[str, ...] = ()
+
+    @property
+    def structured(self) -> bool:
+        """A list or mapping, shown as JSON over several lines."""
+        return isinstance(self.value, list | dict)
+
+    @property
+    def text(self) -> str:
+        """The value as an input shows it: lists and mappings as JSON, nothing as empty."""
+        if self.value is None:
+            return ""
+        return json.dumps(self.value, indent=2, ensure_ascii=False) if self.structured else str(self.value)
 
 
 @dataclass
@@ -54,8 +77,21 @@ class Card:
     integration: Integration | None
     webhook_url: str | None
     connect_url: str | None
+    receives_webhooks: bool
     error: str | None = None
     error_field: str | None = None
+
+
+def receives_webhooks(cls: type[Connector]) -> bool:
+    """Whether the helpdesk reports changes by webhook; a connector whose changes arrive another way (an event
+    stream held by the workers) says `receives_webhooks = False`, and its card shows no webhook URL."""
+    return bool(getattr(cls, "receives_webhooks", True))
+
+
+def _choices(model: type[BaseModel], name: str) -> tuple[str, ...]:
+    """The values a Literal field allows, as a form's options."""
+    annotation = model.model_fields[name].annotation
+    return tuple(str(value) for value in get_args(annotation)) if get_origin(annotation) is Literal else ()
 
 
 def _kind(model: type[BaseModel], name: str) -> str:
@@ -64,6 +100,10 @@ def _kind(model: type[BaseModel], name: str) -> str:
     if name in forms.secret_fields(model):
         return "secret"
     annotation = model.model_fields[name].annotation
+    if get_origin(annotation) in (list, dict):
+        return "json"
+    if _choices(model, name):
+        return "choice"
     choices = (annotation, *getattr(annotation, "__args__", ()))
     if bool in choices:
         return "checkbox"
@@ -79,10 +119,15 @@ def form_fields(
     fields = []
     for name, info in model.model_fields.items():
         kind = _kind(model, name)
-        value = None if kind == "secret" else values.get(name, None if info.is_required() else info.default)
-        fields.append(FormField(name, info.title or name.replace("_", " ").capitalize(), info.description or "",
-                                kind, info.is_required(), value, name in saved_secrets))
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        value = None if kind == "secret" else values.get(name, default)
+        fields.append(FormField(name, _label(model, name), info.description or "", kind, info.is_required(), value,
+                                name in saved_secrets, _choices(model, name)))
     return fields
+
+
+def _label(model: type[BaseModel], name: str) -> str:
+    return model.model_fields[name].title or name.replace("_", " ").capitalize()
 
 
 def _store(runtime: Runtime) -> IntegrationStore:
@@ -95,9 +140,10 @@ async def _card(runtime: Runtime, name: str, cls: type[Connector], integration: 
     stored_secrets = set(store.secrets(integration)) if integration else set()
     shown = values if values is not None else (integration.settings if integration else {})
     model = cls.settings_model
+    webhooks = receives_webhooks(cls)
     return Card(name, cls.title, (model.__doc__ or "").strip(), form_fields(model, shown, stored_secrets),
-                integration, store.webhook_url(integration) if integration else None,
-                _connect_url(runtime, store, integration) if integration else None)
+                integration, store.webhook_url(integration) if integration and webhooks else None,
+                _connect_url(runtime, store, integration) if integration else None, webhooks)
 
 
 async def _page(runtime: Runtime, signed: SignedIn, *, failed: Card | None = None, status: int = 200) -> Response:
@@ -136,7 +182,8 @@ async def integrations(runtime: RuntimeDep, signed: SignedInDep) -> Response:
 
 
 def _given(model: type[BaseModel], form: FormData) -> dict[str, Any]:
-    """Form input by field; an unchecked box is False, an empty optional field is unset."""
+    """Form input by field; an unchecked box is False, an empty optional field is unset, JSON fields are parsed
+    (UnreadableInput when they do not parse)."""
     given: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         kind = _kind(model, name)
@@ -147,10 +194,15 @@ def _given(model: type[BaseModel], form: FormData) -> dict[str, Any]:
             continue
         raw = form.get(name)
         value = raw.strip() if isinstance(raw, str) else ""
-        if kind == "secret" or value:
+        if kind == "json" and value:
+            try:
+                given[name] = json.loads(value)
+            except ValueError as exc:
+                raise UnreadableInput(name, f"not valid JSON ({exc})") from exc
+        elif kind == "secret" or value:
             given[name] = value
         elif not info.is_required():
-            given[name] = info.default
+            given[name] = info.get_default(call_default_factory=True)
     return given
 
 
@@ -169,14 +221,20 @@ async def test_and_save(name: str, runtime: RuntimeDep, signed: SignedInDep, for
     workspace_id = signed.session.workspace_id
     existing = await store.find(workspace_id, name)
     stored_secrets = store.secrets(existing) if existing else {}
-    given = _given(model, form)
-    values = forms.merge(model, existing.settings if existing else {}, stored_secrets, given)
-    shown = _plain_view(values, model)
 
-    async def refuse(reason: str, setting: str | None) -> Response:
+    async def refuse(reason: str, setting: str | None, shown: dict[str, Any]) -> Response:
         card = await _card(runtime, name, cls, existing, values=shown)
         card.error, card.error_field = reason, setting
         return await _page(runtime, signed, failed=card, status=422)
+
+    try:
+        given = _given(model, form)
+    except UnreadableInput as exc:
+        kept = _plain_view(existing.settings, model) if existing else {}
+        return await refuse(t("integrations.invalid", field=_label(model, exc.field), reason=exc.reason), exc.field,
+                            kept)
+    values = forms.merge(model, existing.settings if existing else {}, stored_secrets, given)
+    shown = _plain_view(values, model)
 
     try:
         validated = model.model_validate(values)
@@ -184,7 +242,7 @@ async def test_and_save(name: str, runtime: RuntimeDep, signed: SignedInDep, for
         first = exc.errors()[0]
         field_name = str(first["loc"][0]) if first["loc"] else None
         label = model.model_fields[field_name].title if field_name in model.model_fields else field_name
-        return await refuse(t("integrations.invalid", field=label or "", reason=first["msg"]), field_name)
+        return await refuse(t("integrations.invalid", field=label or "", reason=first["msg"]), field_name, shown)
     plain, hidden = forms.split(validated)
     probe = existing or Integration(workspace_id=workspace_id, connector=name, settings={}, secrets="",
                                     webhook_secret="")
@@ -192,10 +250,10 @@ async def test_and_save(name: str, runtime: RuntimeDep, signed: SignedInDep, for
     try:
         report = await connector.check()
     except CheckFailed as exc:
-        return await refuse(exc.reason, exc.setting)
+        return await refuse(exc.reason, exc.setting, shown)
     except Exception as exc:  # a network failure or an unexpected answer: shown, nothing saved
         log.warning("integration.check_crashed", connector=name, error=str(exc))
-        return await refuse(t("integrations.unreachable", error=str(exc)[:300]), None)
+        return await refuse(t("integrations.unreachable", error=str(exc)[:300]), None, shown)
     saved = await store.save(
         workspace_id, name, settings=plain, secret_values=hidden,
         is_handoff_target=form.get(HANDOFF_TARGET_FIELD) == "on", status="inactive", reason=report.summary,

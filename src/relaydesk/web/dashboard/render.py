@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-from relaydesk.web.dashboard.i18n import integration_label, setup_steps, t, troubleshooting
+from relaydesk.web.dashboard.i18n import integration_label, setup_steps, t, troubleshooting, webhook_hint
 
 TEMPLATES = Path(__file__).parent / "templates"
 PREFIX = "/app"
@@ -72,7 +72,7 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.globals.update(t=t, prefix=PREFIX, safe_url=safe_url, integration_label=integration_label,
-                           setup_steps=setup_steps, troubleshooting=troubleshooting)
+                           setup_steps=setup_steps, troubleshooting=troubleshooting, webhook_hint=webhook_hint)
 environment.filters.update(when=when, ago=ago, pretty_json=pretty_json)
 
 
