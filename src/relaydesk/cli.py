@@ -323,6 +323,32 @@ def bench_drain(
         output.write_text(json.dumps(results, indent=2))
 
 
+@bench_app.command("soak")
+def bench_soak(
+    minutes: Annotated[float, typer.Option(min=0.1, help="minutes of traffic under faults, per backend")] = 10.0,
+    seed: Annotated[int | None, typer.Option(help="replay a run: the same plan of faults, restarts, traffic")] = None,
+    backends: BackendsOpt = "postgres,sqlite",
+    postgres_url: PostgresOpt = PG_DEFAULT,
+    redis_url: Annotated[str, typer.Option(help="Redis for the scale-out run")] = "redis://127.0.0.1:6379/0",
+    visitors: Annotated[int, typer.Option(min=1, help="visitors chatting at once per helpdesk")] = 3,
+    output: OutputOpt = None,
+) -> None:
+    """relaydesk under injected faults and SIGKILLed processes, then an audit: nothing lost, nothing doubled."""
+    configure_logging("warning")
+    from relaydesk.bench.soak import run_soak_bench
+
+    results = asyncio.run(run_soak_bench(
+        minutes=minutes, seed=seed, backends=_names(backends), postgres_url=postgres_url, redis_url=redis_url,
+        visitors=visitors,
+    ))
+    for line in results["table"]:
+        typer.echo(line)
+    if output:
+        output.write_text(json.dumps(results, indent=2))
+    if not results["passed"]:
+        raise typer.Exit(1)
+
+
 @bench_app.command("widget")
 def bench_widget() -> None:
     """The widget's size, raw and gzipped, against its 15 KB budget."""
