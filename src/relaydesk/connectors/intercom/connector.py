@@ -154,7 +154,7 @@ class IntercomConnector:
                 continue
             if self._is_ai(part) != by_ai:
                 return False
-            if webhooks.plain_text(part.get("body")) == text.strip():
+            if same_text(part.get("body"), text):
                 return True
         return False
 
@@ -233,21 +233,50 @@ class IntercomConnector:
     async def _open_for_widget(
         self, session: SessionSnapshot, transcript: list[TranscriptMessage], trace: SessionTrace
     ) -> str:
-        """The visitor's conversation in Intercom: created once, then the transcript turns not yet posted."""
+        """The visitor's conversation in Intercom: created once (or found, when the answer to creating it was lost),
+        then the transcript turns not yet posted."""
         contact_id = await self._contact(session, trace)
         found = trace.get("conversation")
         if found is None:
-            opener = f"{webhooks.HANDOFF_MARKER}: {session.visitor_name} chatted with the AI assistant ({session.url})"
-            created = await self.client.create_conversation(contact_id, opener)
-            found = await trace.add("conversation", str(created["conversation_id"]),
-                                    self.settings.conversation_url(str(created["conversation_id"])))
-        posted = sum(1 for p in await self._parts(found.external_id) if p.get("part_type") == "comment")
-        for message in [m for m in transcript if m.text.strip()][posted:]:
-            if message.author == "visitor":
-                await self.client.user_reply(found.external_id, contact_id, message.text)
-            else:
-                await self.client.admin_reply(found.external_id, self.settings.ai_admin_id, _html(message.text))
+            conversation_id = await self._opened_before(contact_id, session.url)
+            if conversation_id is None:
+                opener = (f"{webhooks.HANDOFF_MARKER}: {session.visitor_name} chatted with the AI assistant "
+                          f"({session.url})")
+                conversation_id = str((await self.client.create_conversation(contact_id, opener))["conversation_id"])
+            found = await trace.add("conversation", conversation_id, self.settings.conversation_url(conversation_id))
+        await self._replay(found.external_id, contact_id, transcript)
         return found.external_id
+
+    async def _opened_before(self, contact_id: str, session_url: str) -> str | None:
+        """The conversation an earlier attempt of this handoff created: the contact's, opened by the marker line
+        naming this session (Intercom has no idempotency keys, so a lost answer leaves only this to find it by)."""
+        query = {"operator": "AND", "value": [
+            {"field": "contact_ids", "operator": "=", "value": contact_id},
+            {"field": "source.body", "operator": "~", "value": session_url}]}
+        listed = (await self.client.search_conversations(query, 20, None)).get("conversations") or []
+        ours = [c for c in listed
+                if f"({session_url})" in webhooks.plain_text(str((c.get("source") or {}).get("body") or ""))]
+        return str(min(ours, key=lambda c: (c.get("created_at") or 0, str(c.get("id"))))["id"]) if ours else None
+
+    async def _replay(self, conversation_id: str, contact_id: str, transcript: list[TranscriptMessage]) -> None:
+        """Post the transcript turns the conversation does not hold yet, recognised by author and text in order
+        (not by count: a turn whose answer was lost is there, a comment posted since may be too)."""
+        turns = [m for m in transcript if m.text.strip()]
+        done = 0
+        for part in await self._parts(conversation_id):
+            if done < len(turns) and part.get("part_type") == "comment" and self._is_turn(part, turns[done]):
+                done += 1
+        for message in turns[done:]:
+            if message.author == "visitor":
+                await self.client.user_reply(conversation_id, contact_id, message.text)
+            else:
+                await self.client.admin_reply(conversation_id, self.settings.ai_admin_id, _html(message.text))
+
+    def _is_turn(self, part: Json, message: TranscriptMessage) -> bool:
+        """Whether a comment is this transcript turn: the contact's for a visitor turn, the AI admin's otherwise."""
+        by_visitor = (part.get("author") or {}).get("type") != "admin"
+        return by_visitor == (message.author == "visitor") and (by_visitor or self._is_ai(part)) and same_text(
+            part.get("body"), message.text)
 
     async def _contact(self, session: SessionSnapshot, trace: SessionTrace) -> str:
         """The visitor's Intercom contact: a user by verified email (found or named in a 409), else a new lead."""
@@ -397,6 +426,12 @@ class IntercomConnector:
         return ContactInfo(seen.external_id, email=contact.get("email") or seen.email,
                            name=contact.get("name") or seen.name,
                            attributes=webhooks.contact_attributes(contact, companies))
+
+
+def same_text(body: str | None, text: str) -> bool:
+    """Whether a part's HTML body says `text`: words compared, since blank lines and line breaks do not survive the
+    trip through HTML (`"a\\n\\nb"` comes back as `"a\\nb"`)."""
+    return webhooks.plain_text(body).split() == text.split()
 
 
 def _html(text: str) -> str:

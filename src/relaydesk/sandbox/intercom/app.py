@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import mimetypes
-from html import escape
+import re
+from collections.abc import Callable
+from html import escape, unescape
 from typing import Annotated, Any
 
 import httpx2
@@ -191,9 +193,11 @@ async def tag_conversation(conversation_id: str, body: JsonBody, sandbox: Api) -
 
 @api.post("/conversations/search")
 async def search_conversations(body: JsonBody, sandbox: Api) -> Json:
-    """Search conversations (…/conversations/searchconversations): a `{field, operator, value}` query on `id`,
-    `state`, `created_at` or `updated_at`, or an AND/OR group of them; cursor pagination with `per_page` (at most
-    150, default 20) and `starting_after`; results oldest first, without their parts
+    """Search conversations (https://developers.intercom.com/docs/references/2.11/rest-api/api.intercom.io/conversations/searchconversations):
+    a `{field, operator, value}` query on `id`, `state`, `created_at`, `updated_at`, `contact_ids` or `source.body`,
+    or an AND/OR group of them, with `=`, `!=`, `>`, `<` and `~` (contains); `source.body` is matched word by word,
+    not as a whole, as the page says; cursor pagination with `per_page` (at most 150, default 20) and
+    `starting_after`; results oldest first, without their parts
     (https://developers.intercom.com/docs/build-an-integration/learn-more/rest-apis/pagination)."""
     query = body.get("query")
     if not isinstance(query, dict):
@@ -231,7 +235,13 @@ async def list_articles(
 
 SEARCHABLE = {"id": lambda c: c.id, "state": lambda c: c.state, "created_at": lambda c: c.created_at,
               "updated_at": lambda c: c.updated_at}
-COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+# Fields of many values: a condition holds when one of them meets it (a contact of the conversation; a word of the
+# first message's text).
+SEARCHABLE_EACH: dict[str, Callable[[Conversation], list[str]]] = {
+    "contact_ids": lambda c: [c.contact_id], "source.body": lambda c: plain_words(str(c.source.get("body") or ""))}
+COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b, "<": lambda a, b: a < b,
+    "~": lambda a, b: isinstance(a, str) and b in a}
 
 
 def _matches(conversation: Conversation, query: Json) -> bool:
@@ -243,15 +253,23 @@ def _matches(conversation: Conversation, query: Json) -> bool:
             raise IntercomError(400, "parameter_invalid", f"{operator} needs a list of conditions")
         results = [_matches(conversation, part) for part in parts]
         return all(results) if operator == "AND" else any(results)
-    field, compare = SEARCHABLE.get(str(query.get("field"))), COMPARE.get(str(operator))
+    name, compare = str(query.get("field")), COMPARE.get(str(operator))
+    if name in SEARCHABLE_EACH and compare is not None:
+        return any(compare(value, str(query.get("value"))) for value in SEARCHABLE_EACH[name](conversation))
+    field = SEARCHABLE.get(name)
     if field is None or compare is None:
-        raise IntercomError(400, "parameter_invalid",
-                            f"the sandbox searches {', '.join(SEARCHABLE)} with {', '.join(COMPARE)}")
+        fields = ", ".join([*SEARCHABLE, *SEARCHABLE_EACH])
+        raise IntercomError(400, "parameter_invalid", f"the sandbox searches {fields} with {', '.join(COMPARE)}")
     value, expected = field(conversation), query.get("value")
     try:
         return bool(compare(value, type(value)(expected)))
     except (TypeError, ValueError) as exc:
         raise IntercomError(400, "parameter_invalid", f"{query.get('field')}: bad value {expected!r}") from exc
+
+
+def plain_words(html: str) -> list[str]:
+    """The words of an HTML body, as the search matches `source.body`."""
+    return unescape(re.sub(r"<[^>]+>", " ", html)).split()
 
 
 def _cursor(conversation_id: str) -> str:
